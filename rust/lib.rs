@@ -1,0 +1,148 @@
+//! Python bindings of the zoomingonline core. The algorithms live in plain Rust modules
+//! (`pyramid`); this file only converts arrays, releases the GIL and maps errors.
+
+pub mod pyramid;
+
+use numpy::ndarray::Axis;
+use numpy::{
+    dtype, Element, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
+    PyReadwriteArray2, PyUntypedArray, PyUntypedArrayMethods,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyList;
+
+use crate::pyramid::{LevelOut, PyramidError, Sample};
+
+impl From<PyramidError> for PyErr {
+    fn from(err: PyramidError) -> PyErr {
+        PyValueError::new_err(err.to_string())
+    }
+}
+
+/// The element types the kernels accept, named as numpy names them.
+const SUPPORTED: &str = "int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64";
+
+fn compute<T: Sample + Element>(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    bins: &[usize],
+    outs: &Bound<'_, PyList>,
+    parallel: bool,
+) -> PyResult<()> {
+    let x: PyReadonlyArray1<'_, T> = x.extract()?;
+    let xs = x.as_slice().map_err(|_| PyValueError::new_err("x must be C-contiguous"))?;
+    if outs.len() != bins.len() {
+        return Err(PyramidError::OutputLevels { expected: bins.len(), got: outs.len() }.into());
+    }
+    let mut arrays: Vec<PyReadwriteArray2<'_, T>> = Vec::with_capacity(outs.len());
+    for out in outs.iter() {
+        let arr = out.cast::<PyArray2<T>>().map_err(|_| {
+            PyTypeError::new_err("every output must be a 2-D array of the input's dtype")
+        })?;
+        arrays.push(arr.try_readwrite().map_err(|_| {
+            PyValueError::new_err("outputs must be writeable and distinct from each other")
+        })?);
+    }
+    let mut levels: Vec<LevelOut<'_, T>> = Vec::with_capacity(arrays.len());
+    for arr in arrays.iter_mut() {
+        let view = arr.as_array_mut();
+        if view.shape()[0] != 2 {
+            return Err(PyValueError::new_err("every output must have shape (2, bins)"));
+        }
+        let (lo, hi) = view.split_at(Axis(0), 1);
+        let not_contig = || PyValueError::new_err("output rows must be contiguous");
+        levels.push(LevelOut {
+            min: lo.into_slice().ok_or_else(not_contig)?,
+            max: hi.into_slice().ok_or_else(not_contig)?,
+        });
+    }
+    py.detach(|| {
+        if parallel {
+            pyramid::pyramid_into_parallel(xs, bins, &mut levels)
+        } else {
+            pyramid::pyramid_into(xs, bins, &mut levels)
+        }
+    })?;
+    Ok(())
+}
+
+/// Computes the min/max pyramid of the 1-D array `x` into `outs`.
+///
+/// Parameters
+/// ----------
+/// x : numpy.ndarray
+///     C-contiguous 1-D samples (int8, uint8, int16, uint16, int32, uint32, int64,
+///     uint64, float32 or float64).
+/// bins : sequence of int
+///     Bin sizes, coarsest first, each a multiple of the next.
+/// outs : list of numpy.ndarray
+///     One array per level, of `x`'s dtype and shape `(2, ceil(len(x) / bins[k]))`, whose
+///     rows are contiguous (a column slice of a larger array is fine). Row 0 receives the
+///     minima, row 1 the maxima.
+/// parallel : bool
+///     Split the work over the rayon thread pool; the result is identical.
+///
+/// Notes
+/// -----
+/// The GIL is released while the kernel runs. NaN is ignored; an all-NaN bin gives NaN.
+#[pyfunction]
+#[pyo3(signature = (x, bins, outs, parallel = false))]
+fn minmax_pyramid_into(
+    py: Python<'_>,
+    x: &Bound<'_, PyAny>,
+    bins: Vec<usize>,
+    outs: &Bound<'_, PyList>,
+    parallel: bool,
+) -> PyResult<()> {
+    let arr = x
+        .cast::<PyUntypedArray>()
+        .map_err(|_| PyTypeError::new_err("x must be a numpy array"))?;
+    if arr.ndim() != 1 {
+        return Err(PyValueError::new_err("x must be one-dimensional"));
+    }
+    let dt = arr.dtype();
+    if dt.is_equiv_to(&dtype::<i16>(py)) {
+        compute::<i16>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<i8>(py)) {
+        compute::<i8>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<u8>(py)) {
+        compute::<u8>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<u16>(py)) {
+        compute::<u16>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<i32>(py)) {
+        compute::<i32>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<u32>(py)) {
+        compute::<u32>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<i64>(py)) {
+        compute::<i64>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<u64>(py)) {
+        compute::<u64>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<f32>(py)) {
+        compute::<f32>(py, x, &bins, outs, parallel)
+    } else if dt.is_equiv_to(&dtype::<f64>(py)) {
+        compute::<f64>(py, x, &bins, outs, parallel)
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "unsupported dtype {dt}; supported: {SUPPORTED}"
+        )))
+    }
+}
+
+/// Number of bins of size `bin` covering `n` samples, the last one possibly partial.
+#[pyfunction]
+fn n_bins(n: usize, bin: usize) -> PyResult<usize> {
+    if bin == 0 {
+        return Err(PyramidError::ZeroBin.into());
+    }
+    Ok(pyramid::n_bins(n, bin))
+}
+
+/// The compiled core of zoomingonline.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(minmax_pyramid_into, m)?)?;
+    m.add_function(wrap_pyfunction!(n_bins, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
