@@ -1,1 +1,51 @@
-"""zoomingonline."""
+"""zoomingonline: put huge oscilloscope recordings on the web.
+
+Convert HDF5 recordings (channels x trc files x segments x samples) into Zarr stores
+with the raw samples and exact min/max pyramids, ready for the ZoomingOnline viewer.
+
+>>> import zoomingonline
+>>> summary = zoomingonline.convert("run42.h5", "run42.zarr")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+
+try:
+    __version__ = version("zoomingonline")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    from zoomingonline._core import __version__
+
+if TYPE_CHECKING:
+    from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
+
+__all__ = [
+    "ConvertSummary",
+    "ZoomingOnlineError",
+    "__version__",
+    "convert",
+    "convert_hdf5_to_zarr",
+    "minmax_pyramid",
+    "minmax_pyramid_into",
+    "plan_pyramid",
+]
+
+_LAZY = {
+    "convert": "zoomingonline.convert",
+    "convert_hdf5_to_zarr": "zoomingonline.convert",
+    "ConvertSummary": "zoomingonline.convert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The jobs import h5py and zarr; load them on first use so `import zoomingonline`
+    # and `zoomingonline --help` stay fast.
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'zoomingonline' has no attribute {name!r}")

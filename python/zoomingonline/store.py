@@ -1,0 +1,531 @@
+"""The zoomingonline store format (version 1), written in one place.
+
+A store is a Zarr group (format 2) holding ``raw`` (C, T, S, N), the samples unchanged,
+and ``overview/k`` (C, T, S, 2, n_k), the exact min/max of bins of ``raw``, coarsest level
+first. :class:`StoreWriter` builds one under a temporary name, streaming segments block by
+block through the Rust kernel and a pool of compressor threads, and renames it into place
+only when it is complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import math
+import os
+import shutil
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numcodecs
+import numpy as np
+import numpy.typing as npt
+import zarr
+
+from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.pyramid import (
+    DEFAULT_FACTOR,
+    DEFAULT_MIN_BIN,
+    DEFAULT_TARGET,
+    SUPPORTED_DTYPES,
+    PyramidPlan,
+    minmax_pyramid_into,
+    plan_pyramid,
+)
+
+__all__ = [
+    "DEFAULT_RAW_CHUNK",
+    "FORMAT_VERSION",
+    "CodecSpec",
+    "StoreLayout",
+    "StoreWriter",
+    "read_into_fn",
+]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+#: Samples per raw chunk: 2 MiB of int16, what the viewer downloads per zoom step.
+DEFAULT_RAW_CHUNK = 1 << 20
+#: Bins per chunk of the finer overview levels (rounded so chunks nest in coarsest bins).
+DEFAULT_OVERVIEW_CHUNK = 1 << 16
+#: Samples read per block: a few raw chunks.
+DEFAULT_BLOCK_SAMPLES = 1 << 22
+
+SHUFFLES = {"bit": numcodecs.Blosc.BITSHUFFLE, "byte": numcodecs.Blosc.SHUFFLE, "none": 0}
+CNAMES = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
+
+#: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
+ReadInto = Callable[[int, int, int, int, npt.NDArray[Any]], None]
+#: ``progress(samples)`` is called with each increment of samples written.
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """The Blosc codec every array of the store is compressed with.
+
+    Blosc is the codec the viewer's Zarr library decodes; zstd level 3 with bit shuffle
+    is the default.
+    """
+
+    cname: str = "zstd"
+    clevel: int = 3
+    shuffle: str = "bit"
+
+    def __post_init__(self) -> None:
+        if self.cname not in CNAMES:
+            raise ZoomingOnlineError(
+                f"unknown codec {self.cname!r}; choose one of {', '.join(CNAMES)}"
+            )
+        if not 0 <= self.clevel <= 9:
+            raise ZoomingOnlineError(f"compression level must be 0 to 9, not {self.clevel}")
+        if self.shuffle not in SHUFFLES:
+            raise ZoomingOnlineError(
+                f"unknown shuffle {self.shuffle!r}; choose one of {', '.join(SHUFFLES)}"
+            )
+
+    def numcodecs(self) -> numcodecs.Blosc:
+        """The numcodecs Blosc instance for this spec."""
+        return numcodecs.Blosc(cname=self.cname, clevel=self.clevel, shuffle=SHUFFLES[self.shuffle])
+
+
+@dataclass(frozen=True)
+class StoreLayout:
+    """Shape, dtype, chunking and pyramid of a store."""
+
+    shape: tuple[int, int, int, int]
+    dtype: np.dtype[Any]
+    plan: PyramidPlan
+    raw_chunk: int
+    overview_chunks: tuple[int, ...]
+
+    @classmethod
+    def create(
+        cls,
+        shape: tuple[int, ...],
+        dtype: npt.DTypeLike,
+        *,
+        raw_chunk: int = DEFAULT_RAW_CHUNK,
+        target: int = DEFAULT_TARGET,
+        factor: int = DEFAULT_FACTOR,
+        min_bin: int = DEFAULT_MIN_BIN,
+        overview_chunk: int = DEFAULT_OVERVIEW_CHUNK,
+    ) -> StoreLayout:
+        """Validate the parameters and plan chunks and levels.
+
+        Raises
+        ------
+        ZoomingOnlineError
+            If the shape, dtype or a parameter cannot make a store.
+        """
+        if len(shape) != 4:
+            raise ZoomingOnlineError(
+                f"samples must be 4-D (channels, trc files, segments, samples), not {len(shape)}-D"
+            )
+        if min(shape) < 1:
+            raise ZoomingOnlineError(f"every axis needs at least one element; shape is {shape}")
+        dt = np.dtype(dtype)
+        native = dt.newbyteorder("=")
+        if native not in SUPPORTED_DTYPES:
+            names = ", ".join(str(d) for d in SUPPORTED_DTYPES)
+            raise ZoomingOnlineError(f"samples of dtype {dt} are not supported; supported: {names}")
+        if raw_chunk < 1:
+            raise ZoomingOnlineError(f"raw chunk must be at least 1 sample, not {raw_chunk}")
+        if overview_chunk < 1:
+            raise ZoomingOnlineError(f"overview chunk must be at least 1 bin, not {overview_chunk}")
+        try:
+            plan = plan_pyramid(shape[3], target=target, factor=factor, min_bin=min_bin)
+        except ValueError as exc:
+            raise ZoomingOnlineError(str(exc)) from None
+        coarsest = plan.bins[0]
+        chunks = []
+        for k, (b, n) in enumerate(zip(plan.bins, plan.counts, strict=True)):
+            if k == 0:
+                chunks.append(n)
+                continue
+            # Chunks of every level cover whole coarsest bins, so one block aligned to the
+            # coarsest bin never straddles the chunk of any level.
+            step = coarsest // b
+            chunks.append(min(n, math.ceil(overview_chunk / step) * step))
+        s = (int(shape[0]), int(shape[1]), int(shape[2]), int(shape[3]))
+        return cls(
+            shape=s,
+            dtype=native,
+            plan=plan,
+            raw_chunk=min(raw_chunk, s[3]),
+            overview_chunks=tuple(chunks),
+        )
+
+    @property
+    def n_segments(self) -> int:
+        """Number of segments, C x T x S."""
+        return self.shape[0] * self.shape[1] * self.shape[2]
+
+    @property
+    def n_samples(self) -> int:
+        """Samples in the whole store."""
+        return self.n_segments * self.shape[3]
+
+    def level_paths(self) -> list[str]:
+        """Array paths of the overview levels, coarsest first."""
+        return [f"overview/{k}" for k in range(len(self.plan.bins))]
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` as plain JSON, or raise TypeError/ValueError if it cannot be one exactly."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray):
+        return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value.item())
+    if isinstance(value, np.generic):
+        return _jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("non-finite number")
+    if isinstance(value, str | bool | int | float) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    raise TypeError(f"{type(value).__name__} has no JSON form")
+
+
+def to_json_attrs(attrs: Mapping[str, Any], skipped: list[str], where: str = "") -> dict[str, Any]:
+    """Keep the attributes that have an exact JSON form; name the others in ``skipped``."""
+    out = {}
+    for key, value in attrs.items():
+        try:
+            out[str(key)] = _jsonable(value)
+        except (TypeError, ValueError) as exc:
+            skipped.append(f"{where}{key} ({exc})")
+    return out
+
+
+@dataclass
+class _Stats:
+    bytes_out: int = 0
+    chunks: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, n: int) -> None:
+        with self.lock:
+            self.bytes_out += n
+            self.chunks += 1
+
+
+class StoreWriter:
+    """Build a store under a temporary name beside ``path``; publish it with :meth:`commit`.
+
+    Use it as a context manager: leaving the block with an exception removes the
+    temporary store and leaves the target untouched.
+
+    Parameters
+    ----------
+    path : path-like
+        The store to create (a directory named ``*.zarr`` by convention).
+    layout : StoreLayout
+        Shape, dtype, chunking and pyramid.
+    attrs : mapping
+        Root attributes (``horiz_interval``, ``vertical_gains``, ... see FORMAT.md). The
+        ``zoomingonline`` entry is added by the writer.
+    codec : CodecSpec
+        Compression of every array.
+    overwrite : bool
+        Replace an existing store at ``path`` when the new one is complete.
+    jobs : int
+        Compressor threads (0: one per core).
+    source : str
+        Name of the input, recorded in the attributes.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        layout: StoreLayout,
+        attrs: Mapping[str, Any],
+        *,
+        codec: CodecSpec | None = None,
+        overwrite: bool = False,
+        jobs: int = 0,
+        source: str = "",
+        raw_attrs: Mapping[str, Any] | None = None,
+        block_samples: int = DEFAULT_BLOCK_SAMPLES,
+    ) -> None:
+        self.path = Path(path)
+        self.layout = layout
+        self.codec = codec or CodecSpec()
+        self.overwrite = overwrite
+        self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
+        self.attrs = dict(attrs)
+        self.raw_attrs = dict(raw_attrs or {})
+        self.source = source
+        n = layout.shape[3]
+        coarsest = layout.plan.bins[0]
+        # Blocks: whole raw chunks, about block_samples long.
+        per_block = max(1, block_samples // layout.raw_chunk)
+        self._block = min(
+            per_block * layout.raw_chunk, -(-n // layout.raw_chunk) * layout.raw_chunk
+        )
+        self._carry = coarsest
+        self._stats = _Stats()
+        self._tmp: Path | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._compressor = self.codec.numcodecs()
+        self._check_target()
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _check_target(self) -> None:
+        if self.path.exists() and not self.overwrite:
+            raise ZoomingOnlineError(
+                f"{self.path} exists; use --overwrite (overwrite=True) to replace it"
+            )
+        parent = self.path.parent
+        if not parent.is_dir():
+            raise ZoomingOnlineError(f"cannot write {self.path}: folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise ZoomingOnlineError(f"cannot write {self.path}: folder {parent} is not writable")
+
+    def __enter__(self) -> StoreWriter:
+        self.open()
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def open(self) -> None:
+        """Create the temporary store with every array and attribute."""
+        tmp = self.path.parent / f".{self.path.name}.partial-{uuid.uuid4().hex[:8]}"
+        self._tmp = tmp
+        try:
+            self._create_arrays(tmp)
+        except OSError as exc:
+            self.abort()
+            raise ZoomingOnlineError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-compress")
+
+    def _create_arrays(self, tmp: Path) -> None:
+        lay = self.layout
+        comp = self.codec.numcodecs()
+        group = zarr.open_group(str(tmp), mode="w-", zarr_format=2)
+        levels = [
+            {"path": path, "bin": b, "bins": n}
+            for path, b, n in zip(lay.level_paths(), lay.plan.bins, lay.plan.counts, strict=True)
+        ]
+        attrs = dict(self.attrs)
+        attrs["zoomingonline"] = {
+            "format_version": FORMAT_VERSION,
+            "software_version": _software_version(),
+            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+            "source": self.source,
+            "pyramid": {
+                "factor": lay.plan.factor,
+                "target": lay.plan.target,
+                "min_bin": lay.plan.min_bin,
+                "levels": levels,
+            },
+        }
+        group.attrs.update(attrs)
+        raw = group.create_array(
+            "raw",
+            shape=lay.shape,
+            chunks=(1, 1, 1, lay.raw_chunk),
+            dtype=lay.dtype,
+            compressors=comp,
+            fill_value=0,
+        )
+        if self.raw_attrs:
+            raw.attrs.update(self.raw_attrs)
+        self._keys: list[Any] = [raw.metadata]
+        ov = group.create_group("overview")
+        for k, (n, chunk) in enumerate(zip(lay.plan.counts, lay.overview_chunks, strict=True)):
+            arr = ov.create_array(
+                str(k),
+                shape=(*lay.shape[:3], 2, n),
+                chunks=(1, 1, 1, 2, chunk),
+                dtype=lay.dtype,
+                compressors=comp,
+                fill_value=0,
+            )
+            self._keys.append(arr.metadata)
+
+    def commit(self) -> None:
+        """Wait for every chunk, then move the finished store to its name."""
+        if self._tmp is None:
+            raise RuntimeError("the store was not opened")
+        self._shutdown(wait=True)
+        old = None
+        if self.path.exists():
+            if not self.overwrite:
+                self.abort()
+                raise ZoomingOnlineError(f"{self.path} appeared while converting; not replaced")
+            old = self.path.parent / f".{self.path.name}.old-{uuid.uuid4().hex[:8]}"
+            self.path.rename(old)
+        self._tmp.rename(self.path)
+        self._tmp = None
+        if old is not None:
+            _remove(old)
+
+    def abort(self) -> None:
+        """Stop the compressors and remove the temporary store."""
+        self._shutdown(wait=True, cancel=True)
+        if self._tmp is not None:
+            _remove(self._tmp)
+            self._tmp = None
+
+    def _shutdown(self, *, wait: bool, cancel: bool = False) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait, cancel_futures=cancel)
+            self._pool = None
+
+    @property
+    def bytes_out(self) -> int:
+        """Compressed bytes written so far."""
+        return self._stats.bytes_out
+
+    # -- chunks ----------------------------------------------------------------------------
+
+    def _put(self, array: int, coords: tuple[int, ...], data: npt.NDArray[Any]) -> Future[None]:
+        if self._pool is None or self._tmp is None:
+            raise RuntimeError("the store is not open")
+        prefix = "raw" if array == 0 else f"overview/{array - 1}"
+        key = f"{prefix}/{self._keys[array].encode_chunk_key(coords)}"
+        return self._pool.submit(self._encode_write, self._tmp / key, data)
+
+    def _encode_write(self, path: Path, data: npt.NDArray[Any]) -> None:
+        # numcodecs compresses with the GIL released and one thread per call when it is
+        # called from a worker thread: the pool size is the number of busy cores.
+        encoded = self._compressor.encode(data)
+        with path.open("wb") as f:
+            f.write(encoded)
+        self._stats.add(len(encoded))
+
+    # -- segments --------------------------------------------------------------------------
+
+    def write_segment(
+        self, c: int, t: int, s: int, read_into: ReadInto, progress: Progress | None = None
+    ) -> None:
+        """Stream one segment: read blocks, compute every level, compress every chunk.
+
+        ``read_into(c, t, s, start, out)`` must fill ``out`` with the samples starting at
+        ``start``. Blocks are read while the compressor threads work on earlier ones.
+        """
+        if self._pool is None:
+            raise RuntimeError("the store was not opened")
+        lay = self.layout
+        n = lay.shape[3]
+        dtype = lay.dtype
+        bins = list(lay.plan.bins)
+        coarsest = bins[0]
+        counts = lay.plan.counts
+        oc = lay.overview_chunks
+        covers = [chunk * b for chunk, b in zip(oc, bins, strict=True)]
+        stages = [np.zeros((2, chunk), dtype) for chunk in oc]
+
+        carry = self._carry
+        block = self._block
+        nbuf = self.jobs + 2
+        free: list[npt.NDArray[Any]] = [np.empty(carry + block, dtype) for _ in range(nbuf)]
+        inflight: deque[tuple[npt.NDArray[Any], list[Future[None]]]] = deque()
+        carry_len = 0
+        carry_buf = np.empty(carry, dtype)
+
+        def recycle() -> npt.NDArray[Any]:
+            buf, futs = inflight.popleft()
+            for fut in futs:
+                fut.result()
+            return buf
+
+        pos = 0
+        while pos < n:
+            buf = free.pop() if free else recycle()
+            r = min(block, n - pos)
+            data = buf[carry : carry + r]
+            read_into(c, t, s, pos, data)
+            futs: list[Future[None]] = []
+            # Raw chunks straight from the block; only the segment's last one is padded.
+            raw_chunk = lay.raw_chunk
+            for j0 in range(0, r, raw_chunk):
+                piece = data[j0 : j0 + raw_chunk]
+                if piece.size < raw_chunk:
+                    padded = np.zeros(raw_chunk, dtype)
+                    padded[: piece.size] = piece
+                    piece = padded
+                futs.append(self._put(0, (c, t, s, (pos + j0) // raw_chunk), piece))
+            # The pyramid runs over whole coarsest bins; the rest waits for the next block.
+            start = pos - carry_len
+            span = buf[carry - carry_len : carry + r]
+            if carry_len:
+                span[:carry_len] = carry_buf[:carry_len]
+            last = pos + r == n
+            aligned = span.size if last else (span.size // coarsest) * coarsest
+            a = 0
+            while a < aligned:
+                absolute = start + a
+                stop = min(aligned, min(((absolute // cv) + 1) * cv for cv in covers) - start)
+                outs = []
+                for k, b in enumerate(bins):
+                    off = (absolute % covers[k]) // b
+                    outs.append(stages[k][:, off : off + -(-(stop - a) // b)])
+                minmax_pyramid_into(span[a:stop], bins, outs)
+                end = start + stop
+                for k, cv in enumerate(covers):
+                    if end % cv == 0 or end == n:
+                        idx = (end - 1) // cv
+                        used = counts[k] - idx * oc[k] if end == n else oc[k]
+                        stage = stages[k]
+                        if used < oc[k]:
+                            stage[:, used:] = 0
+                        futs.append(self._put(k + 1, (c, t, s, 0, idx), stage))
+                        stages[k] = np.zeros((2, oc[k]), dtype)
+                a = stop
+            carry_len = span.size - aligned
+            carry_buf[:carry_len] = span[aligned:]
+            inflight.append((buf, futs))
+            pos += r
+            if progress is not None:
+                progress(r)
+        while inflight:
+            recycle()
+
+
+def _software_version() -> str:
+    from zoomingonline import __version__
+
+    return __version__
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        shutil.rmtree(path)
+
+
+def read_into_fn(array: Any) -> ReadInto:
+    """A ``read_into`` for any 4-D array-like that supports numpy slicing (tests, demos)."""
+
+    def read_into(c: int, t: int, s: int, start: int, out: npt.NDArray[Any]) -> None:
+        out[...] = array[c, t, s, start : start + out.size]
+
+    return read_into
+
+
+#: The deployed ZoomingOnline viewer; a store opens as ``<viewer>?data=<store url>``.
+DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
+
+
+def viewer_url(store_url: str, viewer: str = DEFAULT_VIEWER) -> str:
+    """The viewer link that opens the store at ``store_url``."""
+    from urllib.parse import quote
+
+    return f"{viewer}?data={quote(store_url, safe=':/@')}"
