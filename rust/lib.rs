@@ -21,7 +21,8 @@ impl From<PyramidError> for PyErr {
 }
 
 /// The element types the kernels accept, named as numpy names them.
-const SUPPORTED: &str = "int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64";
+const SUPPORTED: &str =
+    "int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64";
 
 fn compute<T: Sample + Element>(
     py: Python<'_>,
@@ -95,9 +96,8 @@ fn minmax_pyramid_into(
     outs: &Bound<'_, PyList>,
     parallel: bool,
 ) -> PyResult<()> {
-    let arr = x
-        .cast::<PyUntypedArray>()
-        .map_err(|_| PyTypeError::new_err("x must be a numpy array"))?;
+    let arr =
+        x.cast::<PyUntypedArray>().map_err(|_| PyTypeError::new_err("x must be a numpy array"))?;
     if arr.ndim() != 1 {
         return Err(PyValueError::new_err("x must be one-dimensional"));
     }
@@ -123,9 +123,7 @@ fn minmax_pyramid_into(
     } else if dt.is_equiv_to(&dtype::<f64>(py)) {
         compute::<f64>(py, x, &bins, outs, parallel)
     } else {
-        Err(PyTypeError::new_err(format!(
-            "unsupported dtype {dt}; supported: {SUPPORTED}"
-        )))
+        Err(PyTypeError::new_err(format!("unsupported dtype {dt}; supported: {SUPPORTED}")))
     }
 }
 

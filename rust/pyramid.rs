@@ -96,10 +96,9 @@ impl std::fmt::Display for PyramidError {
                  bins[{level}] = {bin} is not a multiple of bins[{}] = {finer}",
                 level + 1
             ),
-            Self::OutputLength { level, expected, got } => write!(
-                f,
-                "output for level {level} must hold {expected} bins per row, not {got}"
-            ),
+            Self::OutputLength { level, expected, got } => {
+                write!(f, "output for level {level} must hold {expected} bins per row, not {got}")
+            }
             Self::OutputLevels { expected, got } => {
                 write!(f, "expected {expected} output levels, got {got}")
             }
@@ -213,13 +212,7 @@ fn finest<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
 }
 
 /// Reduces a finer level by `factor` into the next coarser one.
-fn coarsen<T: Sample>(
-    fine_min: &[T],
-    fine_max: &[T],
-    factor: usize,
-    min: &mut [T],
-    max: &mut [T],
-) {
+fn coarsen<T: Sample>(fine_min: &[T], fine_max: &[T], factor: usize, min: &mut [T], max: &mut [T]) {
     for (lo, chunk) in min.iter_mut().zip(fine_min.chunks(factor)) {
         *lo = chunk.iter().fold(T::MIN_INIT, |a, &b| a.min2(b));
     }
@@ -228,7 +221,11 @@ fn coarsen<T: Sample>(
     }
 }
 
-fn check_outputs<T>(n: usize, bins: &[usize], outs: &[LevelOut<'_, T>]) -> Result<(), PyramidError> {
+fn check_outputs<T>(
+    n: usize,
+    bins: &[usize],
+    outs: &[LevelOut<'_, T>],
+) -> Result<(), PyramidError> {
     validate_bins(bins)?;
     if outs.len() != bins.len() {
         return Err(PyramidError::OutputLevels { expected: bins.len(), got: outs.len() });
@@ -309,8 +306,11 @@ pub fn pyramid_into_parallel<T: Sample>(
         .try_for_each(|(levels, xs)| pyramid_into(xs, bins, levels))
 }
 
+/// The `(min, max)` rows of every level, coarsest first.
+pub type Levels<T> = Vec<(Vec<T>, Vec<T>)>;
+
 /// Allocates and returns the pyramid of `x`: `(min, max)` rows per level, coarsest first.
-pub fn pyramid<T: Sample>(x: &[T], bins: &[usize]) -> Result<Vec<(Vec<T>, Vec<T>)>, PyramidError> {
+pub fn pyramid<T: Sample>(x: &[T], bins: &[usize]) -> Result<Levels<T>, PyramidError> {
     validate_bins(bins)?;
     let mut rows: Vec<(Vec<T>, Vec<T>)> = bins
         .iter()
@@ -359,7 +359,9 @@ mod tests {
         assert_eq!(got, reference(x, bins), "len {} bins {:?}", x.len(), bins);
         let mut rows: Vec<(Vec<T>, Vec<T>)> = bins
             .iter()
-            .map(|&b| (vec![T::MIN_INIT; n_bins(x.len(), b)], vec![T::MAX_INIT; n_bins(x.len(), b)]))
+            .map(|&b| {
+                (vec![T::MIN_INIT; n_bins(x.len(), b)], vec![T::MAX_INIT; n_bins(x.len(), b)])
+            })
             .collect();
         let mut outs: Vec<LevelOut<'_, T>> =
             rows.iter_mut().map(|(lo, hi)| LevelOut { min: lo, max: hi }).collect();
@@ -369,7 +371,8 @@ mod tests {
     }
 
     const LENGTHS: [usize; 12] = [0, 1, 2, 15, 16, 17, 63, 64, 65, 1000, 4097, 70_001];
-    const BIN_SETS: [&[usize]; 6] = [&[1], &[4, 1], &[64], &[256, 64, 16], &[48, 16, 4], &[1024, 256, 64]];
+    const BIN_SETS: [&[usize]; 6] =
+        [&[1], &[4, 1], &[64], &[256, 64, 16], &[48, 16, 4], &[1024, 256, 64]];
 
     #[test]
     fn int16_matches_reference() {

@@ -3,6 +3,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["__version__", "minmax_pyramid_into", "n_bins"]
+
 __version__: str
 
 def minmax_pyramid_into(

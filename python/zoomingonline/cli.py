@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,6 +60,10 @@ def _progress_bar(
             bar.close()
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _fail(exc: BaseException) -> click.ClickException:
     return click.ClickException(str(exc))
 
@@ -75,6 +80,8 @@ def main(verbose: int) -> None:
 
     Start with `zoomingonline demo`, then `zoomingonline convert --help`.
     """
+    # A terminated run unwinds like Ctrl-C, so temporary stores are removed.
+    signal.signal(signal.SIGTERM, _terminate)
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("zoomingonline").setLevel(level)

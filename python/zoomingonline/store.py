@@ -407,8 +407,11 @@ class StoreWriter:
         # numcodecs compresses with the GIL released and one thread per call when it is
         # called from a worker thread: the pool size is the number of busy cores.
         encoded = self._compressor.encode(data)
-        with path.open("wb") as f:
-            f.write(encoded)
+        try:
+            with path.open("wb") as f:
+                f.write(encoded)
+        except OSError as exc:
+            raise ZoomingOnlineError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._stats.add(len(encoded))
 
     # -- segments --------------------------------------------------------------------------
