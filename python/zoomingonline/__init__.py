@@ -10,8 +10,8 @@ with the raw samples and exact min/max pyramids, ready for the ZoomingOnline vie
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any
 
+from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
 
@@ -19,9 +19,6 @@ try:
     __version__ = version("zoomingonline")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     from zoomingonline._core import __version__
-
-if TYPE_CHECKING:
-    from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 
 __all__ = [
     "ConvertSummary",
@@ -33,19 +30,3 @@ __all__ = [
     "minmax_pyramid_into",
     "plan_pyramid",
 ]
-
-_LAZY = {
-    "convert": "zoomingonline.convert",
-    "convert_hdf5_to_zarr": "zoomingonline.convert",
-    "ConvertSummary": "zoomingonline.convert",
-}
-
-
-def __getattr__(name: str) -> Any:
-    # The jobs import h5py and zarr; load them on first use so `import zoomingonline`
-    # and `zoomingonline --help` stay fast.
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'zoomingonline' has no attribute {name!r}")

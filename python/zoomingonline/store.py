@@ -24,10 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numcodecs
 import numpy as np
 import numpy.typing as npt
-import zarr
 
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.pyramid import (
@@ -59,7 +57,8 @@ DEFAULT_OVERVIEW_CHUNK = 1 << 16
 #: Samples read per block: a few raw chunks.
 DEFAULT_BLOCK_SAMPLES = 1 << 22
 
-SHUFFLES = {"bit": numcodecs.Blosc.BITSHUFFLE, "byte": numcodecs.Blosc.SHUFFLE, "none": 0}
+#: Blosc's shuffle filter codes.
+SHUFFLES = {"bit": 2, "byte": 1, "none": 0}
 CNAMES = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
 
 #: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
@@ -92,8 +91,10 @@ class CodecSpec:
                 f"unknown shuffle {self.shuffle!r}; choose one of {', '.join(SHUFFLES)}"
             )
 
-    def numcodecs(self) -> numcodecs.Blosc:
+    def numcodecs(self) -> Any:
         """The numcodecs Blosc instance for this spec."""
+        import numcodecs
+
         return numcodecs.Blosc(cname=self.cname, clevel=self.clevel, shuffle=SHUFFLES[self.shuffle])
 
 
@@ -316,6 +317,8 @@ class StoreWriter:
         self._pool = ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-compress")
 
     def _create_arrays(self, tmp: Path) -> None:
+        import zarr
+
         lay = self.layout
         comp = self.codec.numcodecs()
         group = zarr.open_group(str(tmp), mode="w-", zarr_format=2)
