@@ -79,8 +79,8 @@ fn compute<T: Sample + Element>(
 ///     Bin sizes, coarsest first, each a multiple of the next.
 /// outs : list of numpy.ndarray
 ///     One array per level, of `x`'s dtype and shape `(2, ceil(len(x) / bins[k]))`, whose
-///     rows are contiguous (a column slice of a larger array is fine). Row 0 receives the
-///     minima, row 1 the maxima.
+///     rows are contiguous (a column slice of a larger array is fine, but each level
+///     needs an array of its own). Row 0 receives the minima, row 1 the maxima.
 /// parallel : bool
 ///     Split the work over the rayon thread pool; the result is identical.
 ///

@@ -138,17 +138,15 @@ pub struct LevelOut<'a, T> {
     pub max: &'a mut [T],
 }
 
-/// Lanes of the accumulators: wide enough for 512-bit vectors of 16-bit samples.
-const LANES: usize = 32;
-
-/// Minimum and maximum of one bin, with lane-wise accumulators the compiler vectorises.
+/// Minimum and maximum of one bin, with `L` lane-wise accumulators the compiler
+/// vectorises; the lanes are reduced once at the end of the bin.
 #[inline(always)]
-fn bin_minmax<T: Sample>(x: &[T]) -> (T, T) {
-    let mut lo = [T::MIN_INIT; LANES];
-    let mut hi = [T::MAX_INIT; LANES];
-    let mut chunks = x.chunks_exact(LANES);
+fn bin_minmax<T: Sample, const L: usize>(x: &[T]) -> (T, T) {
+    let mut lo = [T::MIN_INIT; L];
+    let mut hi = [T::MAX_INIT; L];
+    let mut chunks = x.chunks_exact(L);
     for chunk in &mut chunks {
-        for i in 0..LANES {
+        for i in 0..L {
             lo[i] = lo[i].min2(chunk[i]);
             hi[i] = hi[i].max2(chunk[i]);
         }
@@ -159,66 +157,180 @@ fn bin_minmax<T: Sample>(x: &[T]) -> (T, T) {
         mn = mn.min2(v);
         mx = mx.max2(v);
     }
-    for i in 0..LANES {
+    for i in 0..L {
         mn = mn.min2(lo[i]);
         mx = mx.max2(hi[i]);
     }
     (mn, mx)
 }
 
-/// The finest level, straight from the samples.
+/// The finest level with `L` lanes per bin.
 #[inline(always)]
-fn finest_generic<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
+fn finest_lanes<T: Sample, const L: usize>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
     for ((chunk, lo), hi) in x.chunks(bin).zip(min.iter_mut()).zip(max.iter_mut()) {
-        let (a, b) = bin_minmax(chunk);
+        let (a, b) = bin_minmax::<T, L>(chunk);
         *lo = a;
         *hi = b;
     }
 }
 
+/// Samples per block of the pairwise reduction: small enough to stay in L1.
+const PAIR_BLOCK: usize = 1024;
+
+/// Pairwise min and max of neighbours: `lo[i] = min(src[2i], src[2i+1])`.
+#[inline(always)]
+fn pair_step<T: Sample>(src_lo: &[T], src_hi: &[T], lo: &mut [T], hi: &mut [T]) {
+    for ((o, p), (q, r)) in
+        lo.iter_mut().zip(src_lo.chunks_exact(2)).zip(hi.iter_mut().zip(src_hi.chunks_exact(2)))
+    {
+        *o = p[0].min2(p[1]);
+        *q = r[0].max2(r[1]);
+    }
+}
+
+/// The finest level for a small power-of-two bin (2 to 16): halving passes over blocks
+/// that stay in L1, which vectorise where a per-bin loop of so few samples cannot.
+#[inline(always)]
+fn finest_pairwise<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
+    let mut a_lo = [T::MIN_INIT; PAIR_BLOCK / 2];
+    let mut a_hi = [T::MAX_INIT; PAIR_BLOCK / 2];
+    let mut b_lo = [T::MIN_INIT; PAIR_BLOCK / 4];
+    let mut b_hi = [T::MAX_INIT; PAIR_BLOCK / 4];
+    let per_block = PAIR_BLOCK / bin;
+    let mut blocks = x.chunks_exact(PAIR_BLOCK);
+    let mut done = 0;
+    for block in &mut blocks {
+        let (lo, hi) = (&mut min[done..done + per_block], &mut max[done..done + per_block]);
+        // Halve until one value per bin, ping-ponging between the two scratch pairs and
+        // writing the last pass straight into the output.
+        match bin {
+            2 => pair_step(block, block, lo, hi),
+            4 => {
+                pair_step(block, block, &mut a_lo, &mut a_hi);
+                pair_step(&a_lo, &a_hi, lo, hi);
+            }
+            8 => {
+                pair_step(block, block, &mut a_lo, &mut a_hi);
+                pair_step(&a_lo, &a_hi, &mut b_lo, &mut b_hi);
+                pair_step(&b_lo, &b_hi, lo, hi);
+            }
+            _ => {
+                pair_step(block, block, &mut a_lo, &mut a_hi);
+                pair_step(&a_lo, &a_hi, &mut b_lo, &mut b_hi);
+                let n = PAIR_BLOCK / 8;
+                pair_step(&b_lo, &b_hi, &mut a_lo[..n], &mut a_hi[..n]);
+                pair_step(&a_lo[..n], &a_hi[..n], lo, hi);
+            }
+        }
+        done += per_block;
+    }
+    finest_lanes::<T, 1>(blocks.remainder(), bin, &mut min[done..], &mut max[done..]);
+}
+
+/// The finest level, straight from the samples: as many lanes as the bin fills.
+#[inline(always)]
+fn finest_generic<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
+    match bin {
+        32.. => finest_lanes::<T, 32>(x, bin, min, max),
+        2 | 4 | 8 | 16 => finest_pairwise(x, bin, min, max),
+        16..=31 => finest_lanes::<T, 16>(x, bin, min, max),
+        8..=15 => finest_lanes::<T, 8>(x, bin, min, max),
+        _ => finest_lanes::<T, 1>(x, bin, min, max),
+    }
+}
+
+/// Reduces a finer level by a factor known at compile time (vectorises).
+#[inline(always)]
+fn coarsen_fixed<T: Sample, const F: usize>(fine: &[T], out: &mut [T], min: bool) {
+    let mut chunks = fine.chunks_exact(F);
+    let whole = fine.len() / F;
+    let (head, tail) = out.split_at_mut(whole);
+    for (o, c) in head.iter_mut().zip(&mut chunks) {
+        *o = if min {
+            c.iter().fold(T::MIN_INIT, |a, &b| a.min2(b))
+        } else {
+            c.iter().fold(T::MAX_INIT, |a, &b| a.max2(b))
+        };
+    }
+    if let Some(o) = tail.first_mut() {
+        let rest = chunks.remainder();
+        *o = if min {
+            rest.iter().fold(T::MIN_INIT, |a, &b| a.min2(b))
+        } else {
+            rest.iter().fold(T::MAX_INIT, |a, &b| a.max2(b))
+        };
+    }
+}
+
+/// Reduces one row of a finer level by `factor`.
+#[inline(always)]
+fn coarsen_row<T: Sample>(fine: &[T], factor: usize, out: &mut [T], min: bool) {
+    match factor {
+        2 => coarsen_fixed::<T, 2>(fine, out, min),
+        4 => coarsen_fixed::<T, 4>(fine, out, min),
+        8 => coarsen_fixed::<T, 8>(fine, out, min),
+        _ => {
+            for (o, c) in out.iter_mut().zip(fine.chunks(factor)) {
+                *o = if min {
+                    c.iter().fold(T::MIN_INIT, |a, &b| a.min2(b))
+                } else {
+                    c.iter().fold(T::MAX_INIT, |a, &b| a.max2(b))
+                };
+            }
+        }
+    }
+}
+
+/// Every level: the finest from the samples, each coarser one from the level below.
+#[inline(always)]
+fn levels_generic<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
+    let last = bins.len() - 1;
+    {
+        let out = &mut outs[last];
+        finest_generic(x, bins[last], out.min, out.max);
+    }
+    for k in (0..last).rev() {
+        let (coarse, fine) = outs.split_at_mut(k + 1);
+        let factor = bins[k] / bins[k + 1];
+        let c = &mut coarse[k];
+        coarsen_row(fine[0].min, factor, c.min, true);
+        coarsen_row(fine[0].max, factor, c.max, false);
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{finest_generic, Sample};
+    use super::{levels_generic, LevelOut, Sample};
 
     /// # Safety
     /// The CPU must support AVX-512 BW (checked by the caller).
     #[target_feature(enable = "avx512f,avx512bw,avx2")]
-    pub unsafe fn finest_avx512<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
-        finest_generic(x, bin, min, max)
+    pub unsafe fn levels_avx512<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
+        levels_generic(x, bins, outs)
     }
 
     /// # Safety
     /// The CPU must support AVX2 (checked by the caller).
     #[target_feature(enable = "avx2")]
-    pub unsafe fn finest_avx2<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
-        finest_generic(x, bin, min, max)
+    pub unsafe fn levels_avx2<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
+        levels_generic(x, bins, outs)
     }
 }
 
-/// The finest level, with the widest vector instructions this CPU has.
-fn finest<T: Sample>(x: &[T], bin: usize, min: &mut [T], max: &mut [T]) {
+/// Every level, with the widest vector instructions this CPU has.
+fn levels<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512bw") {
             // SAFETY: the CPU supports AVX-512 BW, checked just above.
-            return unsafe { x86::finest_avx512(x, bin, min, max) };
+            return unsafe { x86::levels_avx512(x, bins, outs) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { x86::finest_avx2(x, bin, min, max) };
+            return unsafe { x86::levels_avx2(x, bins, outs) };
         }
     }
-    finest_generic(x, bin, min, max)
-}
-
-/// Reduces a finer level by `factor` into the next coarser one.
-fn coarsen<T: Sample>(fine_min: &[T], fine_max: &[T], factor: usize, min: &mut [T], max: &mut [T]) {
-    for (lo, chunk) in min.iter_mut().zip(fine_min.chunks(factor)) {
-        *lo = chunk.iter().fold(T::MIN_INIT, |a, &b| a.min2(b));
-    }
-    for (hi, chunk) in max.iter_mut().zip(fine_max.chunks(factor)) {
-        *hi = chunk.iter().fold(T::MAX_INIT, |a, &b| a.max2(b));
-    }
+    levels_generic(x, bins, outs)
 }
 
 fn check_outputs<T>(
@@ -251,17 +363,7 @@ pub fn pyramid_into<T: Sample>(
     outs: &mut [LevelOut<'_, T>],
 ) -> Result<(), PyramidError> {
     check_outputs(x.len(), bins, outs)?;
-    let last = bins.len() - 1;
-    {
-        let out = &mut outs[last];
-        finest(x, bins[last], out.min, out.max);
-    }
-    for k in (0..last).rev() {
-        let (coarse, fine) = outs.split_at_mut(k + 1);
-        let factor = bins[k] / bins[k + 1];
-        let c = &mut coarse[k];
-        coarsen(fine[0].min, fine[0].max, factor, c.min, c.max);
-    }
+    levels(x, bins, outs);
     Ok(())
 }
 
@@ -371,8 +473,20 @@ mod tests {
     }
 
     const LENGTHS: [usize; 12] = [0, 1, 2, 15, 16, 17, 63, 64, 65, 1000, 4097, 70_001];
-    const BIN_SETS: [&[usize]; 6] =
-        [&[1], &[4, 1], &[64], &[256, 64, 16], &[48, 16, 4], &[1024, 256, 64]];
+    const BIN_SETS: [&[usize]; 12] = [
+        &[1],
+        &[4, 1],
+        &[64],
+        &[256, 64, 16],
+        &[48, 16, 4],
+        &[1024, 256, 64],
+        &[16, 8],
+        &[512, 64, 8],
+        &[12, 6, 3],
+        &[50, 10],
+        &[24],
+        &[40, 20],
+    ];
 
     #[test]
     fn int16_matches_reference() {

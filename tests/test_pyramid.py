@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import hypothesis.extra.numpy as hnp
@@ -11,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reference import reference_level, reference_pyramid
-
 from zoomingonline.pyramid import (
     SUPPORTED_DTYPES,
     minmax_pyramid,
@@ -41,7 +41,7 @@ FLOAT_DTYPES = tuple(d for d in DTYPES if d.kind == "f")
 
 # Arrays of a few thousand samples: no deadline, and generating them is allowed to be slowish.
 SETTINGS = settings(
-    max_examples=150,
+    max_examples=200,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -149,7 +149,7 @@ def test_oracle_on_hand_computed_cases() -> None:
     x = np.array([3, 1, 4, 1, 5, 9, 2], np.int16)
     got = reference_pyramid(x, [4, 2])
     assert got[0].tolist() == [[1, 2], [4, 9]]
-    assert got[1].tolist() == [[1, 1, 2, 2], [3, 4, 9, 2]]
+    assert got[1].tolist() == [[1, 1, 5, 2], [3, 4, 9, 2]]
     y = np.array([np.nan, 2.0, np.nan, np.nan, -1.0], np.float32)
     lvl = reference_level(y, 2)
     np.testing.assert_array_equal(lvl, [[2.0, np.nan, -1.0], [2.0, np.nan, -1.0]])
@@ -264,14 +264,12 @@ def _large_inputs() -> list[tuple[npt.NDArray[np.generic], list[int]]]:
         (ints, [3000, 300, 30, 3]),
         (floats, [5 * 7 * 9, 7 * 9, 9]),
         (u64, [65536, 1]),
-        (ints[:-2], [n, 1000]),  # fewer coarsest bins than pieces
+        (ints[:-2], [1_000_000, 1000]),  # fewer coarsest bins than pieces
     ]
 
 
 @pytest.mark.parametrize(("x", "bins"), _large_inputs())
-def test_parallel_is_byte_identical_to_serial(
-    x: npt.NDArray[np.generic], bins: list[int]
-) -> None:
+def test_parallel_is_byte_identical_to_serial(x: npt.NDArray[np.generic], bins: list[int]) -> None:
     serial = minmax_pyramid(x, bins, parallel=False)
     parallel = minmax_pyramid(x, bins, parallel=True)
     for s, p in zip(serial, parallel, strict=True):
@@ -324,20 +322,14 @@ def test_into_column_slices_leaves_neighbours_untouched(
         assert big[:, before + c :].tobytes() == orig[:, before + c :].tobytes()
 
 
-@pytest.mark.xfail(
-    reason="known limitation: disjoint column slices of ONE buffer are refused as "
-    "'not distinct' (numpy borrow checker sees overlapping address ranges)",
-    raises=ValueError,
-)
-def test_into_disjoint_column_slices_of_one_shared_buffer() -> None:
+def test_into_refuses_two_levels_in_one_shared_buffer() -> None:
+    # Documented: each level needs an array of its own (numpy's borrow check works on
+    # whole buffers), and the refusal leaves the buffer untouched.
     x = np.arange(100, dtype=np.int16)
-    bins = [40, 10]
     big = np.full((2, 20), -1, np.int16)
-    outs = [big[:, 0:3], big[:, 5:15]]
-    minmax_pyramid_into(x, bins, outs, False)
-    assert_levels_equal([o.copy() for o in outs], reference_pyramid(x, bins))
-    assert (big[:, 3:5] == -1).all()
-    assert (big[:, 15:] == -1).all()
+    with pytest.raises(ValueError, match="distinct"):
+        minmax_pyramid_into(x, [40, 10], [big[:, 0:3], big[:, 5:15]], False)
+    assert (big == -1).all()
 
 
 @SETTINGS
@@ -359,7 +351,7 @@ def test_streaming_blocks_aligned_to_the_coarsest_bin(
     if edges[-1] < x.size:
         edges.append(x.size)
     # (a) Separate results per block, concatenated.
-    parts = [minmax_pyramid(x[a:b], bins) for a, b in zip(edges, edges[1:], strict=False)]
+    parts = [minmax_pyramid(x[a:b], bins) for a, b in itertools.pairwise(edges)]
     joined = [
         np.concatenate([p[k] for p in parts], axis=1) if parts else np.empty((2, 0), x.dtype)
         for k in range(len(bins))
@@ -367,8 +359,11 @@ def test_streaming_blocks_aligned_to_the_coarsest_bin(
     assert_levels_equal(joined, whole)
     # (b) Each block written into its place of preallocated whole-segment outputs.
     into = [np.empty((2, n_bins(x.size, b)), x.dtype) for b in bins]
-    for a, b in zip(edges, edges[1:], strict=False):
-        outs = [o[:, a // bin_ : a // bin_ + n_bins(b - a, bin_)] for o, bin_ in zip(into, bins)]
+    for a, b in itertools.pairwise(edges):
+        outs = [
+            o[:, a // bin_ : a // bin_ + n_bins(b - a, bin_)]
+            for o, bin_ in zip(into, bins, strict=True)
+        ]
         minmax_pyramid_into(x[a:b], bins, outs, False)
     assert_levels_equal(into, whole)
     assert_levels_equal(whole, reference_pyramid(x, bins))
@@ -397,7 +392,7 @@ def test_plan_properties(n: int, target: int, factor: int, min_bin: int) -> None
     )
     assert len(bins) >= 1
     assert bins[-1] == min_bin
-    for coarse, fine in zip(bins, bins[1:], strict=False):
+    for coarse, fine in itertools.pairwise(bins):
         assert coarse == fine * factor
     assert plan.counts == tuple(-(-n // b) for b in bins)
     assert plan.counts[0] <= target
@@ -419,21 +414,20 @@ def test_plan_for_the_default_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs",
+    ("n", "kwargs"),
     [
-        {"n_samples": 0},
-        {"n_samples": -5},
-        {"n_samples": 100, "target": 0},
-        {"n_samples": 100, "target": -1},
-        {"n_samples": 100, "factor": 1},
-        {"n_samples": 100, "factor": 0},
-        {"n_samples": 100, "min_bin": 0},
-        {"n_samples": 100, "min_bin": -64},
+        (0, {}),
+        (-5, {}),
+        (100, {"target": 0}),
+        (100, {"target": -1}),
+        (100, {"factor": 1}),
+        (100, {"factor": 0}),
+        (100, {"min_bin": 0}),
+        (100, {"min_bin": -64}),
     ],
 )
-def test_plan_rejects_bad_parameters(kwargs: dict[str, int]) -> None:
-    n = kwargs.pop("n_samples")
-    with pytest.raises(ValueError, match=r"."):
+def test_plan_rejects_bad_parameters(n: int, kwargs: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match="at least"):
         plan_pyramid(n, **kwargs)
 
 
@@ -444,7 +438,7 @@ def test_plan_rejects_bad_parameters(kwargs: dict[str, int]) -> None:
 
 @pytest.mark.parametrize("bins", [[10, 4], [4, 16], [12, 8, 2], [0], [8, 0], []])
 def test_bad_bins_raise_value_error(bins: list[int]) -> None:
-    with pytest.raises(ValueError, match=r"."):
+    with pytest.raises(ValueError, match="bin"):
         minmax_pyramid(np.arange(50, dtype=np.int16), bins)
 
 
@@ -467,11 +461,6 @@ def test_unsupported_dtypes_raise_type_error(dtype: str) -> None:
         minmax_pyramid_into(x, [2], [np.empty((2, 5), dtype=dtype)], False)
 
 
-@pytest.mark.xfail(
-    reason="bug: non-native byte order is refused with TypeError although minmax_pyramid "
-    "has a byte-swapping branch for it (its dtype check runs first)",
-    raises=TypeError,
-)
 def test_non_native_byte_order_is_accepted_by_the_wrapper() -> None:
     x = np.array([3, 1, 4, 1, 5], dtype=np.dtype(np.int16).newbyteorder())
     got = minmax_pyramid(x, [4, 2])
@@ -498,7 +487,7 @@ def test_into_rejects_non_array_and_non_contiguous_input() -> None:
 def test_wrong_output_shape_raises_value_error(shape: tuple[int, int]) -> None:
     x = np.arange(100, dtype=np.int16)  # bins of 10 -> shape (2, 10)
     out = np.full(shape, 77, np.int16)
-    with pytest.raises(ValueError, match=r"."):
+    with pytest.raises(ValueError, match="output"):
         minmax_pyramid_into(x, [10], [out], False)
     assert (out == 77).all()  # nothing written on error
 
@@ -509,9 +498,9 @@ def test_wrong_output_dtype_or_rank_or_count_raises() -> None:
         minmax_pyramid_into(x, [10], [np.empty((2, 10), np.int32)], False)
     with pytest.raises((TypeError, ValueError)):
         minmax_pyramid_into(x, [10], [np.empty(20, np.int16)], False)
-    with pytest.raises(ValueError, match=r"."):
+    with pytest.raises(ValueError, match="output"):
         minmax_pyramid_into(x, [20, 10], [np.empty((2, 5), np.int16)], False)
-    with pytest.raises(ValueError, match=r"."):
+    with pytest.raises(ValueError, match="output"):
         minmax_pyramid_into(x, [10], [np.empty((2, 10), np.int16)] * 2, False)
 
 

@@ -135,7 +135,7 @@ def minmax_pyramid(
     arr = np.ascontiguousarray(x)
     if arr.ndim != 1:
         raise ValueError(f"x must be one-dimensional, not {arr.ndim}-D")
-    if arr.dtype not in SUPPORTED_DTYPES:
+    if arr.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
         raise TypeError(f"unsupported dtype {arr.dtype}")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
