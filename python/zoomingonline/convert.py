@@ -209,7 +209,6 @@ def read_metadata(
     if horiz_interval is None:
         found = _lookup(h5, dset, HORIZ_INTERVAL_NAMES)
         if found is None:
-            log.warning("no horiz_interval in %s; using 1.0 s per sample", h5.filename)
             skipped.append("horiz_interval (missing; 1.0 written)")
             horiz_interval = 1.0
         else:
@@ -272,7 +271,8 @@ def read_metadata(
     h5.visititems(visit)
     raw_attrs = to_json_attrs(dict(dset.attrs.items()), skipped, f"{dset.name} attribute ")
     for item in skipped:
-        log.warning("metadata not copied: %s", item)
+        # Also in the summary, which the command line prints.
+        log.info("metadata not copied: %s", item)
     return attrs, raw_attrs, skipped
 
 

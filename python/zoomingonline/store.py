@@ -184,6 +184,10 @@ def _jsonable(value: Any) -> Any:
     """``value`` as plain JSON, or raise TypeError/ValueError if it cannot be one exactly."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.ndarray) and value.dtype.names:
+        return [_jsonable(v) for v in value.reshape(-1)] if value.ndim else _jsonable(value[()])
+    if isinstance(value, np.void) and value.dtype.names:
+        return {name: _jsonable(value[name]) for name in value.dtype.names}
     if isinstance(value, np.ndarray):
         return [_jsonable(v) for v in value.tolist()] if value.ndim else _jsonable(value.item())
     if isinstance(value, np.generic):
@@ -290,8 +294,10 @@ class StoreWriter:
                 f"{self.path} exists; use --overwrite (overwrite=True) to replace it"
             )
         parent = self.path.parent
-        if not parent.is_dir():
+        if not parent.exists():
             raise ZoomingOnlineError(f"cannot write {self.path}: folder {parent} does not exist")
+        if not parent.is_dir():
+            raise ZoomingOnlineError(f"cannot write {self.path}: {parent} is not a folder")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise ZoomingOnlineError(f"cannot write {self.path}: folder {parent} is not writable")
 
@@ -514,7 +520,10 @@ def _software_version() -> str:
 
 def _remove(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
-        shutil.rmtree(path)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def read_into_fn(array: Any) -> ReadInto:
