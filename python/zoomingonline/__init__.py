@@ -14,6 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
 try:
     __version__ = version("zoomingonline")
@@ -24,9 +25,13 @@ __all__ = [
     "ConvertSummary",
     "ZoomingOnlineError",
     "__version__",
+    "batch_convert",
     "convert",
     "convert_hdf5_to_zarr",
+    "import_paths",
     "minmax_pyramid",
     "minmax_pyramid_into",
     "plan_pyramid",
+    "upload_store",
+    "upload_to_s3",
 ]

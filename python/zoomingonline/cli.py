@@ -306,5 +306,16 @@ def demo(directory: Path, samples: int, overwrite: bool, quiet: bool, viewer: st
     _print_summary(summary, viewer, quiet)
 
 
+def _register() -> None:
+    # The jobs' commands live beside their modules; each imports its library lazily.
+    from zoomingonline.cli_s3 import import_command, upload_command
+
+    main.add_command(upload_command)
+    main.add_command(import_command)
+
+
+_register()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

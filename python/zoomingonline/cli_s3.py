@@ -1,0 +1,398 @@
+"""The ``upload`` and ``import`` commands: publish stores to S3-compatible object storage.
+
+They parse options and call :mod:`zoomingonline.upload`; boto3 is imported only when a
+command runs, so ``zoomingonline --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from zoomingonline.errors import ZoomingOnlineError
+
+if TYPE_CHECKING:
+    from zoomingonline.upload import ImportSummary, UploadSummary
+
+__all__ = ["import_command", "upload_command"]
+
+#: Repeated from zoomingonline.upload so that ``--help`` does not import it.
+DEFAULT_JOBS = 16
+DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
+CHECKSUM_MODES = ("when_required", "when_supported")
+#: Loggers that would write request headers (the access key id) at debug level.
+NOISY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
+def _quiet_boto_logs() -> None:
+    """Keep boto3's loggers at WARNING even with ``-vv``: no request headers in logs."""
+    for name in NOISY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+
+
+class _Bars:
+    """``progress(phase, name, done, total)`` drawing one tqdm bar per running task.
+
+    Thread-safe (the uploads report from their own threads); bars are drawn only on a
+    terminal and vanish when their task is done, so the summary stays readable.
+    """
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bars: dict[tuple[str, str], Any] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, phase: str, name: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        with self.lock:
+            key = (phase, name)
+            bar = self.bars.get(key)
+            if bar is None:
+                bar = tqdm(
+                    total=total,
+                    desc=f"{phase} {name}",
+                    unit="B" if phase == "upload" else " samples",
+                    unit_scale=True,
+                    unit_divisor=1000,
+                    # None: draw only on a terminal; piped output stays clean.
+                    disable=True if self.quiet else None,
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                    leave=False,
+                )
+                self.bars[key] = bar
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+                del self.bars[key]
+
+    def close(self) -> None:
+        with self.lock:
+            for bar in self.bars.values():
+                bar.close()
+            self.bars.clear()
+
+
+@contextmanager
+def _bars(quiet: bool) -> Iterator[_Bars]:
+    bars = _Bars(quiet)
+    try:
+        yield bars
+    finally:
+        bars.close()
+
+
+def _s3_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option(
+            "--bucket",
+            "-b",
+            help="Bucket (it must exist). Default: $S3_BUCKET_NAME, from the environment or .env.",
+        ),
+        click.option(
+            "--prefix",
+            "-p",
+            default="",
+            help="Folder in the bucket; stores go to PREFIX/<name>.zarr/.",
+        ),
+        click.option(
+            "--endpoint-url",
+            help="S3-compatible service URL (MinIO, SeaweedFS, Ceph, R2...). Default:"
+            " $S3_ENDPOINT_URL; none means AWS.",
+        ),
+        click.option(
+            "--region", help="Region. Default: $AWS_REGION, else us-east-1 with an endpoint."
+        ),
+        click.option(
+            "--env-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="File of KEY=VALUE settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,"
+            " S3_ENDPOINT_URL, S3_BUCKET_NAME). Default: ./.env if present.",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=DEFAULT_JOBS,
+            show_default=True,
+            help="Objects uploaded at once.",
+        ),
+        click.option(
+            "--cors",
+            is_flag=True,
+            help="Add the viewer's CORS rule to the bucket (GET/HEAD from any origin).",
+        ),
+        click.option(
+            "--public",
+            is_flag=True,
+            help="Let anyone read the objects under the prefix (bucket policy), where the"
+            " service allows it.",
+        ),
+        click.option(
+            "--checksums",
+            type=click.Choice(CHECKSUM_MODES),
+            help="boto3 request checksums. Default when_required (Content-MD5 only), which"
+            " S3-compatible services accept; when_supported is boto3's CRC32 default.",
+        ),
+        click.option(
+            "--public-url",
+            help="Base URL the stores are read from, for the links (a CDN or custom domain).",
+        ),
+        click.option(
+            "--dry-run",
+            "-n",
+            is_flag=True,
+            help="Say what would be done; change nothing, locally or in the bucket.",
+        ),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
+        click.option(
+            "--viewer",
+            default=DEFAULT_VIEWER,
+            show_default=True,
+            help="Viewer base URL for the printed links.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def _print_upload(summary: UploadSummary) -> None:
+    s = summary
+    where = f"s3://{s.bucket}/{s.key}/"
+    if s.dry_run:
+        click.echo(
+            f"dry run, nothing changed: {s.store} -> {where}\n"
+            f"  {s.objects:,} objects, {_mb(s.bytes)}: would upload {s.uploaded:,}"
+            f" ({_mb(s.uploaded_bytes)}), {s.skipped:,} already there"
+        )
+    else:
+        state = "verified" if s.verified else "NOT verified"
+        click.echo(
+            f"{s.store} -> {where}\n"
+            f"  {s.objects:,} objects, {_mb(s.bytes)}: {s.uploaded:,} uploaded"
+            f" ({_mb(s.uploaded_bytes)}), {s.skipped:,} skipped, {len(s.failed):,} failed,"
+            f" {s.seconds:.2f} s; {state}"
+        )
+    for key, why in list(s.failed.items())[:10]:
+        click.echo(f"  failed: {key}: {why}")
+    for label, keys in (("missing", s.missing), ("different", s.different)):
+        for key in keys[:10]:
+            click.echo(f"  {label} in the bucket: {key}")
+    if s.extra:
+        click.echo(
+            f"  note: {len(s.extra):,} objects under {where} are not in the local store"
+            " (left alone)"
+        )
+    for warning in s.warnings:
+        click.echo(f"  warning: {warning}")
+    click.echo(f"  URL:    {s.url}\n  Viewer: {s.viewer_url}")
+
+
+@click.command("upload")
+@click.argument("store", type=click.Path(path_type=Path))
+@_s3_options
+def upload_command(
+    store: Path,
+    bucket: str | None,
+    prefix: str,
+    endpoint_url: str | None,
+    region: str | None,
+    env_file: Path | None,
+    jobs: int,
+    cors: bool,
+    public: bool,
+    checksums: str | None,
+    public_url: str | None,
+    dry_run: bool,
+    quiet: bool,
+    viewer: str,
+) -> None:
+    """Upload the Zarr STORE to s3://BUCKET/PREFIX/<name>.zarr/, resumably.
+
+    Objects already in the bucket with the same size and checksum are skipped, so an
+    interrupted upload completes when run again. Chunks go first, in parallel, the
+    metadata (.zarray, .zattrs, .zgroup) last; at the end the bucket is listed and
+    compared with the store, and the exit status is non-zero if anything is missing or
+    different.
+
+    Credentials come from the environment or a .env file: AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY (never from the command line, where other users could read them).
+    """
+    from zoomingonline.upload import resolve_config, upload_store
+
+    _quiet_boto_logs()
+    try:
+        config = resolve_config(
+            bucket,
+            prefix=prefix,
+            endpoint_url=endpoint_url,
+            region=region,
+            checksums=checksums,
+            public_url=public_url,
+            env_file=env_file,
+        )
+        with _bars(quiet) as bars:
+            summary = upload_store(
+                store,
+                config=config,
+                jobs=jobs,
+                cors=cors,
+                public=public,
+                dry_run=dry_run,
+                viewer=viewer,
+                progress=lambda done, total: bars("upload", store.name, done, total),
+            )
+    except ZoomingOnlineError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted; run the same command again to resume") from None
+    if not quiet:
+        _print_upload(summary)
+    problem = summary.problem()
+    if problem is not None:
+        raise click.ClickException(problem)
+
+
+def _print_import(summary: ImportSummary) -> None:
+    s = summary
+    if s.dry_run:
+        click.echo("dry run, nothing changed:")
+    for f in s.files:
+        if f.status == "failed":
+            click.echo(f"  FAILED    {f.input}: {f.error}")
+            if f.detail:
+                click.echo(f"            {f.detail}")
+            continue
+        line = f"  {f.status:<9} {f.input}"
+        if f.status in ("uploaded", "skipped", "planned"):
+            line += f" -> s3://{s.bucket}/{f.key}/"
+        if f.upload is not None:
+            u = f.upload
+            line += f" ({u.objects:,} objects: {u.uploaded:,} uploaded, {u.skipped:,} skipped)"
+        click.echo(line)
+        if f.detail:
+            click.echo(f"            {f.detail}")
+        if f.local_deleted:
+            click.echo(f"            local store deleted: {f.store}")
+        if f.upload is not None and f.upload.extra:
+            click.echo(
+                f"            note: {len(f.upload.extra):,} objects in the bucket under this"
+                " store are not in the local store (left alone)"
+            )
+        if f.status in ("uploaded", "skipped") and f.viewer_url:
+            click.echo(f"            URL:    {f.url}\n            Viewer: {f.viewer_url}")
+    for warning in s.warnings:
+        click.echo(f"  warning: {warning}")
+    counts: dict[str, int] = {}
+    for f in s.files:
+        counts[f.status] = counts.get(f.status, 0) + 1
+    states = ", ".join(f"{n} {state}" for state, n in counts.items())
+    click.echo(
+        f"files: {len(s.files)} ({states}); objects: {s.objects:,}"
+        f" ({s.uploaded:,} uploaded, {s.skipped:,} skipped), {_mb(s.uploaded_bytes)} uploaded"
+        f" of {_mb(s.bytes)}; {s.seconds:.2f} s"
+    )
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--output-dir",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the converted stores. Default: beside each input.",
+)
+@click.option("--skip-upload", is_flag=True, help="Only convert; keep the stores.")
+@click.option("--keep-local", is_flag=True, help="Keep each local store after its verified upload.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Convert and compare again even if the bucket holds the store already.",
+)
+@_s3_options
+def import_command(
+    paths: tuple[Path, ...],
+    output_dir: Path | None,
+    skip_upload: bool,
+    keep_local: bool,
+    force: bool,
+    bucket: str | None,
+    prefix: str,
+    endpoint_url: str | None,
+    region: str | None,
+    env_file: Path | None,
+    jobs: int,
+    cors: bool,
+    public: bool,
+    checksums: str | None,
+    public_url: str | None,
+    dry_run: bool,
+    quiet: bool,
+    viewer: str,
+) -> None:
+    """Convert HDF5 recordings and upload each store to s3://BUCKET/PREFIX/<name>.zarr/.
+
+    PATHS are files, or folders searched recursively for .h5, .hdf5 and .hdf files. Each
+    is converted, then uploaded while the next one converts. A local store is deleted
+    only once its upload has been verified (kept with --keep-local, and whenever anything
+    failed). An input whose store is already in the bucket, converted from that very file,
+    is skipped, so a run started again after an interruption finishes the job without
+    redoing it. One bad file does not stop the others; it is listed at the end and the
+    exit status is non-zero.
+    """
+    from zoomingonline.upload import import_paths, resolve_config
+
+    _quiet_boto_logs()
+    try:
+        config = None
+        if not skip_upload:
+            config = resolve_config(
+                bucket,
+                prefix=prefix,
+                endpoint_url=endpoint_url,
+                region=region,
+                checksums=checksums,
+                public_url=public_url,
+                env_file=env_file,
+            )
+        with _bars(quiet) as bars:
+            summary = import_paths(
+                paths,
+                config=config,
+                output_dir=output_dir,
+                skip_upload=skip_upload,
+                keep_local=keep_local,
+                dry_run=dry_run,
+                force=force,
+                jobs=jobs,
+                cors=cors,
+                public=public,
+                viewer=viewer,
+                progress=bars,
+            )
+    except ZoomingOnlineError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        raise click.ClickException("interrupted; run the same command again to resume") from None
+    if not quiet:
+        _print_import(summary)
+    if summary.failed:
+        names = ", ".join(str(f.input) for f in summary.failed[:5])
+        more = f" and {len(summary.failed) - 5} more" if len(summary.failed) > 5 else ""
+        raise click.ClickException(
+            f"{len(summary.failed)} of {len(summary.files)} files failed: {names}{more}"
+        )

