@@ -364,10 +364,11 @@ def test_format_zarr_v2_blosc_zstd_bitshuffle(tmp_path: Path) -> None:
         assert meta["zarr_format"] == 2
         assert meta["dtype"] == "<i2"
         comp = meta["compressor"]
+        # raw: zstd 3; the overview levels: lz4 5; both with bit shuffle (2).
+        expected = ("zstd", 3) if arr == store / "raw" else ("lz4", 5)
         assert (comp["id"], comp["cname"], comp["clevel"], comp["shuffle"]) == (
             "blosc",
-            "zstd",
-            3,
+            *expected,
             2,  # numcodecs.Blosc.BITSHUFFLE
         )
         assert not meta.get("filters")
@@ -408,14 +409,27 @@ def test_codec_options_in_zarray(
 ) -> None:
     data = make_samples((1, 1, 2, 2000), "float32")
     src = write_h5(tmp_path / "rec.h5", data)
-    convert(src, codec=codec, clevel=clevel, shuffle=shuffle, min_bin=8, target=20)
+    # The overview levels take their own codec and level, and the shuffle of raw.
+    ov_codec, ov_clevel = ("zstd", 2) if codec == "lz4" else ("lz4", 9 - clevel)
+    convert(
+        src,
+        codec=codec,
+        clevel=clevel,
+        shuffle=shuffle,
+        overview_codec=ov_codec,
+        overview_clevel=ov_clevel,
+        min_bin=8,
+        target=20,
+    )
     store = tmp_path / "rec.zarr"
-    for arr in sorted(p.parent for p in store.rglob(".zarray")):
+    arrays = sorted(p.parent for p in store.rglob(".zarray"))
+    assert len(arrays) > 2
+    for arr in arrays:
         comp = read_json(arr / ".zarray")["compressor"]
+        expected = (codec, clevel) if arr == store / "raw" else (ov_codec, ov_clevel)
         assert (comp["id"], comp["cname"], comp["clevel"], comp["shuffle"]) == (
             "blosc",
-            codec,
-            clevel,
+            *expected,
             blosc_shuffle,
         )
     check_store(store, data, factor=4, target=20, min_bin=8)

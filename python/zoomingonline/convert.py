@@ -289,6 +289,8 @@ def convert(
     codec: str = "zstd",
     clevel: int = 3,
     shuffle: str = "bit",
+    overview_codec: str = "lz4",
+    overview_clevel: int = 5,
     raw_chunk: int = DEFAULT_RAW_CHUNK,
     target: int = DEFAULT_TARGET,
     factor: int = DEFAULT_FACTOR,
@@ -314,8 +316,11 @@ def convert(
     dataset : str, optional
         Dataset to convert; default ``samples``, else the only 4-D numeric dataset.
     codec, clevel, shuffle : str, int, str
-        Blosc compressor (zstd, lz4, lz4hc, blosclz, zlib), level 0-9 and shuffle
-        (bit, byte, none).
+        Blosc compressor of ``raw`` (zstd, lz4, lz4hc, blosclz, zlib), level 0-9 and
+        shuffle (bit, byte, none).
+    overview_codec, overview_clevel : str, int
+        Blosc compressor and level of the overview levels (same shuffle): lz4 by default,
+        several times faster than zstd on min/max rows for about the same size.
     raw_chunk : int
         Samples per chunk of ``raw``.
     target, factor, min_bin : int
@@ -345,6 +350,7 @@ def convert(
     if dst.resolve() == src.resolve():
         raise ZoomingOnlineError(f"output {dst} would replace the input")
     spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
+    ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
     with _open_h5(src) as h5:
         dset = find_samples_dataset(h5, dataset)
         dset_name = dset.name.lstrip("/")
@@ -391,6 +397,7 @@ def convert(
             attrs,
             raw_attrs=raw_attrs,
             codec=spec,
+            overview_codec=ov_spec,
             overwrite=overwrite,
             jobs=jobs,
             source=src.name,

@@ -69,10 +69,10 @@ Progress = Callable[[int], None]
 
 @dataclass(frozen=True)
 class CodecSpec:
-    """The Blosc codec every array of the store is compressed with.
+    """A Blosc codec: Blosc is the one the viewer's Zarr library decodes.
 
-    Blosc is the codec the viewer's Zarr library decodes; zstd level 3 with bit shuffle
-    is the default.
+    The raw samples default to zstd level 3 with bit shuffle; the overview levels to
+    :data:`OVERVIEW_CODEC`.
     """
 
     cname: str = "zstd"
@@ -96,6 +96,11 @@ class CodecSpec:
         import numcodecs
 
         return numcodecs.Blosc(cname=self.cname, clevel=self.clevel, shuffle=SHUFFLES[self.shuffle])
+
+
+#: The overview levels' codec: lz4 compresses min/max rows almost as well as zstd (they are
+#: noisy) at several times the speed, and the viewer reads overview/0 whole.
+OVERVIEW_CODEC = CodecSpec(cname="lz4", clevel=5, shuffle="bit")
 
 
 @dataclass(frozen=True)
@@ -242,7 +247,9 @@ class StoreWriter:
         Root attributes (``horiz_interval``, ``vertical_gains``, ... see FORMAT.md). The
         ``zoomingonline`` entry is added by the writer.
     codec : CodecSpec
-        Compression of every array.
+        Compression of ``raw``.
+    overview_codec : CodecSpec
+        Compression of the overview levels (default :data:`OVERVIEW_CODEC`).
     overwrite : bool
         Replace an existing store at ``path`` when the new one is complete.
     jobs : int
@@ -258,6 +265,7 @@ class StoreWriter:
         attrs: Mapping[str, Any],
         *,
         codec: CodecSpec | None = None,
+        overview_codec: CodecSpec | None = None,
         overwrite: bool = False,
         jobs: int = 0,
         source: str = "",
@@ -267,6 +275,7 @@ class StoreWriter:
         self.path = Path(path)
         self.layout = layout
         self.codec = codec or CodecSpec()
+        self.overview_codec = overview_codec or OVERVIEW_CODEC
         self.overwrite = overwrite
         self.jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
         self.attrs = dict(attrs)
@@ -283,7 +292,7 @@ class StoreWriter:
         self._stats = _Stats()
         self._tmp: Path | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._compressor = self.codec.numcodecs()
+        self._compressors = [self.codec.numcodecs(), self.overview_codec.numcodecs()]
         self._check_target()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -326,7 +335,7 @@ class StoreWriter:
         import zarr
 
         lay = self.layout
-        comp = self.codec.numcodecs()
+        comp, ov_comp = self._compressors
         group = zarr.open_group(str(tmp), mode="w-", zarr_format=2)
         levels = [
             {"path": path, "bin": b, "bins": n}
@@ -364,7 +373,7 @@ class StoreWriter:
                 shape=(*lay.shape[:3], 2, n),
                 chunks=(1, 1, 1, 2, chunk),
                 dtype=lay.dtype,
-                compressors=comp,
+                compressors=ov_comp,
                 fill_value=0,
             )
             self._keys.append(arr.metadata)
@@ -410,12 +419,13 @@ class StoreWriter:
             raise RuntimeError("the store is not open")
         prefix = "raw" if array == 0 else f"overview/{array - 1}"
         key = f"{prefix}/{self._keys[array].encode_chunk_key(coords)}"
-        return self._pool.submit(self._encode_write, self._tmp / key, data)
+        compressor = self._compressors[min(array, 1)]
+        return self._pool.submit(self._encode_write, compressor, self._tmp / key, data)
 
-    def _encode_write(self, path: Path, data: npt.NDArray[Any]) -> None:
+    def _encode_write(self, compressor: Any, path: Path, data: npt.NDArray[Any]) -> None:
         # numcodecs compresses with the GIL released and one thread per call when it is
         # called from a worker thread: the pool size is the number of busy cores.
-        encoded = self._compressor.encode(data)
+        encoded = compressor.encode(data)
         try:
             with path.open("wb") as f:
                 f.write(encoded)
