@@ -1,6 +1,7 @@
 //! Python bindings of the zoomingonline core. The algorithms live in plain Rust modules
 //! (`pyramid`); this file only converts arrays, releases the GIL and maps errors.
 
+pub mod generate;
 pub mod pyramid;
 
 use numpy::ndarray::Axis;
@@ -136,11 +137,127 @@ fn n_bins(n: usize, bin: usize) -> PyResult<usize> {
     Ok(pyramid::n_bins(n, bin))
 }
 
+// -- synthetic recordings (zoomingonline generate) ------------------------------------------
+
+impl From<generate::GenerateError> for PyErr {
+    fn from(err: generate::GenerateError) -> PyErr {
+        PyValueError::new_err(err.to_string())
+    }
+}
+
+/// Fills `out` with samples `start .. start + len(out)` of one segment of a synthetic
+/// recording, in ADC counts.
+///
+/// Parameters
+/// ----------
+/// out : numpy.ndarray
+///     C-contiguous, writeable 1-D int16 array.
+/// seed : int
+///     The recording's seed, 0 to 2**64 - 1.
+/// signal : str
+///     The base signal: sine, square, sawtooth or pulse.
+/// n_samples : int
+///     Samples per segment.
+/// horiz_interval : float
+///     Seconds between samples.
+/// channel, trc, segment : int
+///     The segment.
+/// start : int
+///     Index of the first sample to fill.
+/// parallel : bool
+///     Spread the work over the rayon thread pool; the bytes are the same.
+///
+/// Notes
+/// -----
+/// The GIL is released while the samples are computed. A sample's value depends only on
+/// the seed, the signal, `n_samples`, `horiz_interval` and its place, never on the block
+/// it is asked in.
+#[pyfunction]
+#[pyo3(signature = (
+    out, seed, signal, n_samples, horiz_interval, channel, trc, segment, start, parallel = false
+))]
+#[allow(clippy::too_many_arguments)]
+fn synth_fill(
+    py: Python<'_>,
+    out: &Bound<'_, PyAny>,
+    seed: u64,
+    signal: &str,
+    n_samples: u64,
+    horiz_interval: f64,
+    channel: u64,
+    trc: u64,
+    segment: u64,
+    start: u64,
+    parallel: bool,
+) -> PyResult<()> {
+    let rec = generate::Recording::new(
+        seed,
+        generate::Signal::from_name(signal)?,
+        n_samples,
+        horiz_interval,
+    )?;
+    let arr = out
+        .cast::<numpy::PyArray1<i16>>()
+        .map_err(|_| PyTypeError::new_err("out must be a 1-D int16 numpy array"))?;
+    let mut rw = arr.try_readwrite().map_err(|_| PyValueError::new_err("out must be writeable"))?;
+    let xs = rw.as_slice_mut().map_err(|_| PyValueError::new_err("out must be C-contiguous"))?;
+    py.detach(|| {
+        if parallel {
+            rec.fill_parallel(channel, trc, segment, start, xs)
+        } else {
+            rec.fill(channel, trc, segment, start, xs)
+        }
+    })?;
+    Ok(())
+}
+
+/// `(gain, offset)` of `(channel, trc)` of the synthetic recording of `seed`, in V per
+/// count and V: volts = adc * gain - offset.
+#[pyfunction]
+fn synth_vertical(seed: u64, channel: u64, trc: u64) -> (f64, f64) {
+    generate::vertical(seed, channel, trc)
+}
+
+/// The glitches of segment `(channel, trc, segment)` of the synthetic recording of `seed`
+/// with segments of `n_samples` samples: a list of `(sample index, volts added)`.
+#[pyfunction]
+fn synth_glitches(
+    seed: u64,
+    n_samples: u64,
+    channel: u64,
+    trc: u64,
+    segment: u64,
+) -> PyResult<Vec<(u64, f64)>> {
+    if n_samples == 0 {
+        return Err(generate::GenerateError::NoSamples.into());
+    }
+    Ok(generate::glitches(seed, n_samples, channel, trc, segment)
+        .iter()
+        .map(|g| (g.index, g.volts))
+        .collect())
+}
+
+/// The event of synthetic segments of `n_samples` samples every `horiz_interval`
+/// seconds: `(first sample, volts added from there)`; the list is empty when the segment
+/// ends before the event does.
+#[pyfunction]
+fn synth_event(n_samples: u64, horiz_interval: f64) -> PyResult<(u64, Vec<f64>)> {
+    let rec = generate::Recording::new(0, generate::Signal::Sine, n_samples, horiz_interval)?;
+    let (start, volts) = rec.event();
+    Ok((start, volts.to_vec()))
+}
+
+// -- end of synthetic recordings -------------------------------------------------------------
+
 /// The compiled core of zoomingonline.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minmax_pyramid_into, m)?)?;
     m.add_function(wrap_pyfunction!(n_bins, m)?)?;
+    m.add_function(wrap_pyfunction!(synth_fill, m)?)?;
+    m.add_function(wrap_pyfunction!(synth_vertical, m)?)?;
+    m.add_function(wrap_pyfunction!(synth_glitches, m)?)?;
+    m.add_function(wrap_pyfunction!(synth_event, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

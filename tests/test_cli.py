@@ -78,8 +78,8 @@ def test_group_help(flag: str) -> None:
     result = run(flag)
     assert result.exit_code == 0
     assert "Usage:" in result.output
-    assert "convert" in result.output
-    assert "demo" in result.output
+    for command in ("convert", "demo", "generate", "import", "upload"):
+        assert f"  {command} " in result.output
     assert "--version" in result.output
 
 

@@ -13,6 +13,13 @@ from importlib.metadata import PackageNotFoundError, version
 
 from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.generate import (
+    GenerateSummary,
+    SyntheticRecording,
+    generate,
+    generate_realistic_data,
+    save_zarr,
+)
 from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
 from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
@@ -23,15 +30,20 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ConvertSummary",
+    "GenerateSummary",
+    "SyntheticRecording",
     "ZoomingOnlineError",
     "__version__",
     "batch_convert",
     "convert",
     "convert_hdf5_to_zarr",
+    "generate",
+    "generate_realistic_data",
     "import_paths",
     "minmax_pyramid",
     "minmax_pyramid_into",
     "plan_pyramid",
+    "save_zarr",
     "upload_store",
     "upload_to_s3",
 ]

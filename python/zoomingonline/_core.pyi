@@ -3,7 +3,15 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["__version__", "minmax_pyramid_into", "n_bins"]
+__all__ = [
+    "__version__",
+    "minmax_pyramid_into",
+    "n_bins",
+    "synth_event",
+    "synth_fill",
+    "synth_glitches",
+    "synth_vertical",
+]
 
 __version__: str
 
@@ -14,3 +22,22 @@ def minmax_pyramid_into(
     parallel: bool = False,
 ) -> None: ...
 def n_bins(n: int, bin: int) -> int: ...
+
+# -- synthetic recordings (zoomingonline generate) --
+def synth_fill(
+    out: npt.NDArray[np.int16],
+    seed: int,
+    signal: str,
+    n_samples: int,
+    horiz_interval: float,
+    channel: int,
+    trc: int,
+    segment: int,
+    start: int,
+    parallel: bool = False,
+) -> None: ...
+def synth_vertical(seed: int, channel: int, trc: int) -> tuple[float, float]: ...
+def synth_glitches(
+    seed: int, n_samples: int, channel: int, trc: int, segment: int
+) -> list[tuple[int, float]]: ...
+def synth_event(n_samples: int, horiz_interval: float) -> tuple[int, list[float]]: ...

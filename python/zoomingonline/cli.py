@@ -326,8 +326,10 @@ def demo(directory: Path, samples: int, overwrite: bool, quiet: bool, viewer: st
 
 def _register() -> None:
     # The jobs' commands live beside their modules; each imports its library lazily.
+    from zoomingonline.cli_generate import generate_command
     from zoomingonline.cli_s3 import import_command, upload_command
 
+    main.add_command(generate_command)
     main.add_command(upload_command)
     main.add_command(import_command)
 
