@@ -78,7 +78,7 @@ def test_group_help(flag: str) -> None:
     result = run(flag)
     assert result.exit_code == 0
     assert "Usage:" in result.output
-    for command in ("convert", "demo", "generate", "import", "upload"):
+    for command in ("convert", "demo", "generate", "import", "serve", "upload"):
         assert f"  {command} " in result.output
     assert "--version" in result.output
 

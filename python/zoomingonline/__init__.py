@@ -21,6 +21,7 @@ from zoomingonline.generate import (
     save_zarr,
 )
 from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+from zoomingonline.serve import serve
 from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
 try:
@@ -44,6 +45,7 @@ __all__ = [
     "minmax_pyramid_into",
     "plan_pyramid",
     "save_zarr",
+    "serve",
     "upload_store",
     "upload_to_s3",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shlex
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -105,9 +106,9 @@ def _print_summary(summary: Any, viewer: str, quiet: bool) -> None:
     for item in summary.skipped_metadata:
         click.echo(f"  not copied: {item}")
     url = f"http://localhost:8000/{Path(out).name}"
+    folder = shlex.quote(str(Path(out).resolve().parent))
     click.echo(
-        f"View it: serve {Path(out).resolve().parent} over HTTP with CORS on port 8000, then open\n"
-        f"  {viewer_url(url, viewer)}"
+        f"View it: run `zoomingonline serve {folder}`, then open\n  {viewer_url(url, viewer)}"
     )
 
 
@@ -300,11 +301,27 @@ def _peek_itemsize(path: Path, dataset: str | None) -> int:
 @click.option(
     "--viewer", default=DEFAULT_VIEWER, show_default=True, help="Viewer base URL for the link."
 )
-def demo(directory: Path, samples: int, overwrite: bool, quiet: bool, viewer: str) -> None:
+@click.option(
+    "--serve",
+    "then_serve",
+    is_flag=True,
+    help="Then serve DIRECTORY on http://127.0.0.1:8000 for the viewer, until Ctrl-C.",
+)
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    directory: Path,
+    samples: int,
+    overwrite: bool,
+    quiet: bool,
+    viewer: str,
+    then_serve: bool,
+) -> None:
     """Make a synthetic recording in DIRECTORY and convert it: the whole job in one go.
 
     Writes DIRECTORY/demo.h5 (int16 samples, gains, offsets, horiz_interval, as the
-    users' files have them) and converts it to DIRECTORY/demo.zarr.
+    users' files have them), converts it to DIRECTORY/demo.zarr and, with --serve,
+    serves it to the viewer.
     """
     from zoomingonline.convert import convert as run
     from zoomingonline.demo import write_demo_hdf5
@@ -322,16 +339,22 @@ def demo(directory: Path, samples: int, overwrite: bool, quiet: bool, viewer: st
     except ZoomingOnlineError as exc:
         raise _fail(exc) from None
     _print_summary(summary, viewer, quiet)
+    if then_serve:
+        from zoomingonline.cli_serve import serve_command
+
+        ctx.invoke(serve_command, directory=directory, viewer=viewer, quiet=quiet)
 
 
 def _register() -> None:
     # The jobs' commands live beside their modules; each imports its library lazily.
     from zoomingonline.cli_generate import generate_command
     from zoomingonline.cli_s3 import import_command, upload_command
+    from zoomingonline.cli_serve import serve_command
 
     main.add_command(generate_command)
     main.add_command(upload_command)
     main.add_command(import_command)
+    main.add_command(serve_command)
 
 
 _register()
