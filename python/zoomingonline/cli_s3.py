@@ -60,7 +60,7 @@ class _Bars:
                 bar = tqdm(
                     total=total,
                     desc=f"{phase} {name}",
-                    unit="B" if phase == "upload" else " samples",
+                    unit={"upload": "B", "files": " files"}.get(phase, " samples"),
                     unit_scale=True,
                     unit_divisor=1000,
                     # None: draw only on a terminal; piped output stays clean.
@@ -301,6 +301,8 @@ def _print_import(summary: ImportSummary) -> None:
     for f in s.files:
         counts[f.status] = counts.get(f.status, 0) + 1
     states = ", ".join(f"{n} {state}" for state, n in counts.items())
+    if s.shard is not None:
+        click.echo(f"shard {s.shard[0]}/{s.shard[1]} of the sorted inputs")
     click.echo(
         f"files: {len(s.files)} ({states}); objects: {s.objects:,}"
         f" ({s.uploaded:,} uploaded, {s.skipped:,} skipped), {_mb(s.uploaded_bytes)} uploaded"
@@ -323,6 +325,20 @@ def _print_import(summary: ImportSummary) -> None:
     is_flag=True,
     help="Convert and compare again even if the bucket holds the store already.",
 )
+@click.option(
+    "--dask",
+    "dask_address",
+    metavar="ADDRESS",
+    help="Run each file as one task on a Dask cluster: a scheduler address"
+    " (tcp://host:8786), a scheduler file (.json), or local:N for N worker processes"
+    " here. Needs: pip install 'zoomingonline[cluster]'.",
+)
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Import only share I of N (from 0) of the sorted inputs. Default in a Slurm job"
+    " array: from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT.",
+)
 @_s3_options
 def import_command(
     paths: tuple[Path, ...],
@@ -330,6 +346,8 @@ def import_command(
     skip_upload: bool,
     keep_local: bool,
     force: bool,
+    dask_address: str | None,
+    shard: str | None,
     bucket: str | None,
     prefix: str,
     endpoint_url: str | None,
@@ -353,11 +371,17 @@ def import_command(
     is skipped, so a run started again after an interruption finishes the job without
     redoing it. One bad file does not stop the others; it is listed at the end and the
     exit status is non-zero.
+
+    Scale out: --dask sends each file as one task to a Dask cluster; in a Slurm job
+    array each task imports its own share of the inputs (--shard, read from the array's
+    variables by default), so the array imports every file exactly once.
     """
+    from zoomingonline.cluster import parse_shard, shard_from_env
     from zoomingonline.upload import import_paths, resolve_config
 
     _quiet_boto_logs()
     try:
+        shard_of = parse_shard(shard) if shard else shard_from_env()
         config = None
         if not skip_upload:
             config = resolve_config(
@@ -383,6 +407,8 @@ def import_command(
                 public=public,
                 viewer=viewer,
                 progress=bars,
+                dask=dask_address,
+                shard=shard_of,
             )
     except ZoomingOnlineError as exc:
         raise click.ClickException(str(exc)) from None

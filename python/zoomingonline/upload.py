@@ -1349,6 +1349,8 @@ class ImportSummary:
         Problems that did not fail the run (``--public`` refused, ...).
     seconds : float
         Wall time.
+    shard : tuple of int, optional
+        ``(index, count)`` when only this share of the inputs was imported (``shard``).
     """
 
     files: list[FileResult]
@@ -1356,6 +1358,7 @@ class ImportSummary:
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    shard: tuple[int, int] | None = None
 
     def _uploads(self) -> list[UploadSummary]:
         return [f.upload for f in self.files if f.upload is not None]
@@ -1599,6 +1602,26 @@ class _Importer:
             return None
         return fingerprint, ours
 
+    def prepare(self, result: FileResult) -> tuple[str, bool] | None:
+        """:meth:`run_one`, with a failure recorded in ``result`` instead of raised."""
+        try:
+            return self.run_one(result)
+        except ZoomingOnlineError as exc:
+            result.status, result.error = "failed", str(exc)
+            log.warning("%s: %s", result.input, exc)
+        except Exception as exc:  # one bad input must not stop the rest
+            result.status = "failed"
+            result.error = f"{result.input}: {type(exc).__name__}: {exc}"
+            log.warning("%s", result.error, exc_info=log.isEnabledFor(logging.DEBUG))
+        return None
+
+    def run_file(self, result: FileResult) -> FileResult:
+        """Convert then upload one input, in this thread (one task of a cluster run)."""
+        todo = self.prepare(result)
+        if todo is not None:
+            self._upload_one(result, *todo)
+        return result
+
     def run(self, results: list[FileResult]) -> None:
         # The upload of one store runs while the next input converts: one upload thread,
         # and at most two local stores waiting at any time.
@@ -1606,17 +1629,7 @@ class _Importer:
         with ThreadPoolExecutor(1, thread_name_prefix="zoomingonline-import") as uploader:
             try:
                 for result in results:
-                    try:
-                        todo = self.run_one(result)
-                    except ZoomingOnlineError as exc:
-                        result.status, result.error = "failed", str(exc)
-                        log.warning("%s: %s", result.input, exc)
-                        continue
-                    except Exception as exc:
-                        result.status = "failed"
-                        result.error = f"{result.input}: {type(exc).__name__}: {exc}"
-                        log.warning("%s", result.error, exc_info=log.isEnabledFor(logging.DEBUG))
-                        continue
+                    todo = self.prepare(result)
                     if todo is None:
                         continue
                     if pending is not None:
@@ -1650,6 +1663,8 @@ def import_paths(
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
     progress: ImportProgress | None = None,
+    dask: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> ImportSummary:
     """Convert HDF5 recordings and upload each store to ``<prefix>/<name>.zarr/``.
 
@@ -1696,7 +1711,17 @@ def import_paths(
         As for :func:`upload_store`.
     progress : callable, optional
         ``progress(phase, name, done, total)``: ``"convert"`` in samples, ``"upload"``
-        in bytes, for the input named ``name``; called from two threads.
+        in bytes, for the input named ``name``; called from two threads. With ``dask``:
+        ``progress("files", "dask", done, total)`` as the tasks finish.
+    dask : str, optional
+        Run each input as one task (convert, then upload) on a Dask cluster: a scheduler
+        address (``tcp://host:8786``), a scheduler file (``.json``), or ``local:N`` for a
+        LocalCluster of N worker processes here. Needs the ``cluster`` extra. The same
+        resume rules apply on the workers; a dry run does not use the cluster.
+    shard : (int, int), optional
+        ``(index, count)``: import only this share of the inputs, a stable round-robin
+        over their sorted list (see :func:`zoomingonline.cluster.shard_inputs`), so that
+        ``count`` jobs (a Slurm array) together import each input exactly once.
 
     Returns
     -------
@@ -1705,8 +1730,9 @@ def import_paths(
     Raises
     ------
     ZoomingOnlineError
-        Before converting anything: no inputs, two inputs with the same store name, or
-        an S3 problem (endpoint, credentials, bucket).
+        Before converting anything: no inputs, two inputs with the same store name, an
+        S3 problem (endpoint, credentials, bucket), a bad ``shard``, or ``dask`` without
+        the ``cluster`` extra or with a scheduler that cannot be reached.
     """
     t0 = time.perf_counter()
     _check_jobs(jobs, multipart_threshold, part_size)
@@ -1714,27 +1740,39 @@ def import_paths(
     for reserved in ("input", "output", "overwrite", "progress"):
         if reserved in options:
             raise ZoomingOnlineError(f"convert option {reserved!r} is set by import itself")
+    if shard is not None or dask is not None:
+        from zoomingonline import cluster
+
+        if shard is not None:
+            cluster.check_shard(*shard)
+        if dask is not None and not dry_run:
+            cluster.require_dask()
     inputs = find_inputs(paths)
     cfg = None if skip_upload else _config(config, bucket, prefix, endpoint_url, env_file)
-    importer = _Importer(
-        cfg,
-        output_dir=Path(output_dir) if output_dir is not None else None,
-        skip_upload=skip_upload,
-        keep_local=keep_local,
-        dry_run=dry_run,
-        force=force,
-        jobs=jobs,
-        convert_options=options,
-        viewer=viewer,
-        progress=progress,
-        multipart_threshold=multipart_threshold,
-        part_size=part_size,
-    )
+    # Everything a worker needs to make the same importer (picklable: no client, no lock).
+    settings: dict[str, Any] = {
+        "output_dir": Path(output_dir) if output_dir is not None else None,
+        "skip_upload": skip_upload,
+        "keep_local": keep_local,
+        "dry_run": dry_run,
+        "force": force,
+        "jobs": jobs,
+        "convert_options": options,
+        "viewer": viewer,
+        "multipart_threshold": multipart_threshold,
+        "part_size": part_size,
+    }
+    importer = _Importer(cfg, progress=progress, **settings)
     warnings: list[str] = []
     if cfg is not None:
         check_bucket(cfg)
         importer.client = cfg.client(max_pool_connections=2 * jobs + 4)
+    # Planned over every input (two that clash fail every shard alike), then sharded.
     results = importer.plan(inputs)
+    if shard is not None:
+        mine = set(cluster.shard_inputs([r.input for r in results], *shard))
+        results = [r for r in results if r.input in mine]
+        log.info("shard %d/%d: %d of %d inputs", shard[0], shard[1], len(mine), len(inputs))
     if cfg is not None and not dry_run:
         warnings = _bucket_settings(importer.client, cfg, cors, public)
     if output_dir is not None and not dry_run:
@@ -1742,13 +1780,17 @@ def import_paths(
             Path(output_dir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ZoomingOnlineError(f"cannot create {output_dir}: {exc.strerror or exc}") from None
-    importer.run(results)
+    if dask is not None and not dry_run:
+        results = cluster.run_on_dask(dask, cfg, settings, results, progress=progress)
+    else:
+        importer.run(results)
     summary = ImportSummary(
         files=results,
         bucket=cfg.bucket if cfg else None,
         dry_run=dry_run,
         warnings=warnings,
         seconds=time.perf_counter() - t0,
+        shard=shard,
     )
     log.info(
         "import: %d files, %d failed, %d objects uploaded, %.2f s",
