@@ -139,7 +139,7 @@ def test_convert_writes_store_and_prints_summary(tmp_path: Path) -> None:
     assert "shape (2, 1, 3, 2500) int16" in out
     n_levels = len(g.attrs["zoomingonline"]["pyramid"]["levels"])
     assert f"{n_levels} overview levels" in out
-    assert f"{DEFAULT_VIEWER}?data=http://localhost:8000/rec.zarr" in out
+    assert f"{DEFAULT_VIEWER}?data=http://127.0.0.1:8000/rec.zarr" in out
     assert str(tmp_path.resolve()) in out  # the folder to serve
     assert "Error" not in out
 
@@ -186,7 +186,7 @@ def test_convert_options_reach_the_store(tmp_path: Path) -> None:
     assert raw["compressor"]["cname"] == "lz4"
     assert raw["compressor"]["clevel"] == 5
     assert raw["compressor"]["shuffle"] == 1
-    assert "https://example.org/view/?data=http://localhost:8000/custom.zarr" in result.output
+    assert "https://example.org/view/?data=http://127.0.0.1:8000/custom.zarr" in result.output
     assert "[data]" in result.output
 
 
@@ -314,7 +314,7 @@ def test_demo_prints_link_and_needs_overwrite_to_redo(tmp_path: Path) -> None:
     result = run("demo", folder, "--samples", "5000")
     assert result.exit_code == 0, result.output
     assert "demo.h5" in result.output
-    assert f"{DEFAULT_VIEWER}?data=http://localhost:8000/demo.zarr" in result.output
+    assert f"{DEFAULT_VIEWER}?data=http://127.0.0.1:8000/demo.zarr" in result.output
     line = assert_one_error(run("demo", folder, "--samples", "5000", "-q"))
     assert "--overwrite" in line
     result = run("demo", folder, "--samples", "6000", "-q", "--overwrite")

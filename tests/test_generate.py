@@ -540,7 +540,7 @@ def test_cli_minimal_zarr_prints_summary_and_link(tmp_path: Path) -> None:
     result = run("-o", out, "--minimal", "--seed", "5", "--samples", "1e5")
     assert result.exit_code == 0, result.output
     assert "2 x 3 x 5 x 100,000 int16 samples, sine, seed 5" in result.output
-    assert "?data=http://localhost:8000/m.zarr" in result.output
+    assert "?data=http://127.0.0.1:8000/m.zarr" in result.output
     assert "--seed 5" in result.output
     g = zarr.open_group(str(out), mode="r")
     assert g["raw"].shape == (2, 3, 5, 100_000)

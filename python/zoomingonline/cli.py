@@ -105,7 +105,7 @@ def _print_summary(summary: Any, viewer: str, quiet: bool) -> None:
     )
     for item in summary.skipped_metadata:
         click.echo(f"  not copied: {item}")
-    url = f"http://localhost:8000/{Path(out).name}"
+    url = f"http://127.0.0.1:8000/{Path(out).name}"
     folder = shlex.quote(str(Path(out).resolve().parent))
     click.echo(
         f"View it: run `zoomingonline serve {folder}`, then open\n  {viewer_url(url, viewer)}"

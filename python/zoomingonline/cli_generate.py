@@ -6,6 +6,7 @@ group's helpers only when it runs, so the two modules can import each other in a
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -191,10 +192,10 @@ def _print_summary(summary: Any, viewer: str) -> None:
     )
     if summary.kind == "zarr":
         bins = ", ".join(str(lv["bin"]) for lv in summary.levels)
-        url = f"http://localhost:8000/{Path(out).name}"
+        url = f"http://127.0.0.1:8000/{Path(out).name}"
         click.echo(
             f"  {len(summary.levels)} overview levels (bins {bins})\n"
-            f"View it: serve {Path(out).resolve().parent} over HTTP with CORS on port 8000,"
+            f"View it: run `zoomingonline serve {shlex.quote(str(Path(out).resolve().parent))}`,"
             f" then open\n  {viewer_url(url, viewer)}"
         )
     else:
