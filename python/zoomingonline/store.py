@@ -457,7 +457,9 @@ class StoreWriter:
 
         carry = self._carry
         block = self._block
-        nbuf = self.jobs + 2
+        # Blocks in flight: enough to keep every thread busy (a block holds several raw
+        # chunks), few enough that memory stays small on machines with many cores.
+        nbuf = min(self.jobs, 8) + 2
         free: list[npt.NDArray[Any]] = [np.empty(carry + block, dtype) for _ in range(nbuf)]
         inflight: deque[tuple[npt.NDArray[Any], list[Future[None]]]] = deque()
         carry_len = 0
