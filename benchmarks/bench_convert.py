@@ -368,10 +368,10 @@ def child_overview(inp: Path, out: Path) -> dict[str, Any]:
     """Compression alone of the overview chunks convert writes (pyramid computed untimed)."""
     import h5py
     from zoomingonline.pyramid import minmax_pyramid
-    from zoomingonline.store import StoreLayout
+    from zoomingonline.store import OVERVIEW_CODEC, StoreLayout
 
     del out
-    comp = _blosc()
+    comp = OVERVIEW_CODEC.numcodecs()  # the overview levels' own codec, as convert uses
     jobs = os.cpu_count() or 1
     rss0 = _rss_mb()
     secs = cpu = 0.0
