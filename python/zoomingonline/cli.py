@@ -16,14 +16,10 @@ import click
 from zoomingonline import __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
+from zoomingonline.store import CNAMES as CODECS
+from zoomingonline.store import DEFAULT_RAW_CHUNK, DEFAULT_VIEWER, SHUFFLES
 
 log = logging.getLogger("zoomingonline")
-
-#: Defaults repeated here so that ``--help`` does not import the heavy modules.
-DEFAULT_RAW_CHUNK = 1 << 20
-DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
-CODECS = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
-SHUFFLES = ("bit", "byte", "none")
 
 
 @contextmanager
@@ -130,7 +126,7 @@ def _codec_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--shuffle",
-            type=click.Choice(SHUFFLES),
+            type=click.Choice(tuple(SHUFFLES)),
             default="bit",
             show_default=True,
             help="Blosc shuffle filter.",

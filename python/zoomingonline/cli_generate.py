@@ -12,13 +12,11 @@ from typing import Any
 
 import click
 
-__all__ = ["generate_command"]
+from zoomingonline.generate import SIGNALS
+from zoomingonline.store import CNAMES as CODECS
+from zoomingonline.store import DEFAULT_RAW_CHUNK, DEFAULT_VIEWER
 
-#: Repeated from the library so that ``--help`` stays fast (no numpy, no Rust).
-SIGNALS = ("sine", "square", "sawtooth", "pulse")
-CODECS = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
-DEFAULT_RAW_CHUNK = 1 << 20
-DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
+__all__ = ["generate_command"]
 
 
 class _WholeNumber(click.ParamType):

@@ -17,16 +17,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.store import DEFAULT_VIEWER
+from zoomingonline.upload import CHECKSUM_MODES, DEFAULT_JOBS
 
 if TYPE_CHECKING:
     from zoomingonline.upload import ImportSummary, UploadSummary
 
 __all__ = ["import_command", "upload_command"]
 
-#: Repeated from zoomingonline.upload so that ``--help`` does not import it.
-DEFAULT_JOBS = 16
-DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
-CHECKSUM_MODES = ("when_required", "when_supported")
 #: Loggers that would write request headers (the access key id) at debug level.
 NOISY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
 

@@ -14,12 +14,8 @@ from typing import Any
 import click
 
 from zoomingonline.errors import ZoomingOnlineError
-
-#: Repeated here so that ``--help`` does not import the server.
-DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8000
-ACCESS_LOGGER = "zoomingonline.access"
+from zoomingonline.serve import ACCESS_LOGGER, DEFAULT_HOST, DEFAULT_PORT
+from zoomingonline.store import DEFAULT_VIEWER
 
 
 def _is_loopback(host: str) -> bool:

@@ -59,6 +59,8 @@ DEFAULT_BLOCK_SAMPLES = 1 << 22
 
 #: Blosc's shuffle filter codes.
 SHUFFLES = {"bit": 2, "byte": 1, "none": 0}
+#: The deployed ZoomingOnline viewer; a store opens as ``<viewer>?data=<store url>``.
+DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
 CNAMES = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
 
 #: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
@@ -545,10 +547,6 @@ def read_into_fn(array: Any) -> ReadInto:
         out[...] = array[c, t, s, start : start + out.size]
 
     return read_into
-
-
-#: The deployed ZoomingOnline viewer; a store opens as ``<viewer>?data=<store url>``.
-DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
 
 
 def viewer_url(store_url: str, viewer: str = DEFAULT_VIEWER) -> str:
