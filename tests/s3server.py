@@ -532,3 +532,38 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+#: Settings that must not leak into a test from the developer's environment.
+AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_REQUEST_CHECKSUM_CALCULATION",
+    "S3_ENDPOINT_URL",
+    "S3_BUCKET_NAME",
+)
+
+
+def use_server_env(
+    server: SeaweedS3, monkeypatch: Any, tmp_path: Path, unset: Sequence[str] = ()
+) -> dict[str, str]:
+    """Point the environment at ``server`` alone: its credentials and endpoint, no other
+    AWS setting, no shared credential or config files, and a fresh working folder (so no
+    ./.env of the developer's is read). ``monkeypatch`` undoes it all after the test."""
+    for name in (*AWS_VARIABLES, *unset):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return server.env()

@@ -24,7 +24,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from s3server import SeaweedS3
+from s3server import AWS_VARIABLES, SeaweedS3, use_server_env
 from zoomingonline import upload as up
 from zoomingonline.cli_s3 import import_command
 from zoomingonline.cluster import parse_shard, require_dask, shard_from_env, shard_inputs
@@ -32,19 +32,6 @@ from zoomingonline.errors import ZoomingOnlineError
 
 ROOT = Path(__file__).resolve().parent.parent
 SLURM_SCRIPT = ROOT / "examples" / "run_importer.slurm"
-AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_REQUEST_CHECKSUM_CALCULATION",
-    "S3_ENDPOINT_URL",
-    "S3_BUCKET_NAME",
-)
 SLURM_VARIABLES = (
     "SLURM_ARRAY_TASK_ID",
     "SLURM_ARRAY_TASK_COUNT",
@@ -83,17 +70,7 @@ def bucket(client: Any) -> str:
 @pytest.fixture
 def env(s3: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The server's credentials in the environment, no Slurm array variables, no ./.env."""
-    for name in AWS_VARIABLES + SLURM_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for key, value in s3.env().items():
-        monkeypatch.setenv(key, value)
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return s3.env()
+    return use_server_env(s3, monkeypatch, tmp_path, unset=SLURM_VARIABLES)
 
 
 @pytest.fixture(scope="module")

@@ -31,26 +31,13 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
-from s3server import FaultProxy, SeaweedS3, free_port
+from s3server import FaultProxy, SeaweedS3, free_port, use_server_env
 from zoomingonline import upload as up
 from zoomingonline.cli_s3 import import_command, upload_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.store import DEFAULT_VIEWER, viewer_url
 
-AWS_VARIABLES = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_REQUEST_CHECKSUM_CALCULATION",
-    "S3_ENDPOINT_URL",
-    "S3_BUCKET_NAME",
-)
 #: The first raw chunk's key (a Zarr chunk key, not an address).
 CHUNK0 = "0.0.0.0"  # noqa: S104
 #: Small chunks, so that a store has many objects.
@@ -88,18 +75,7 @@ def bucket(client: Any) -> str:
 @pytest.fixture
 def env(s3: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The server's credentials in the environment; no other AWS setting leaks in."""
-    for name in AWS_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for key, value in s3.env().items():
-        monkeypatch.setenv(key, value)
-    # No ./.env of the developer's is read.
-    work = tmp_path / "cwd"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return s3.env()
+    return use_server_env(s3, monkeypatch, tmp_path)
 
 
 def write_h5(path: Path, shape: tuple[int, int, int, int] = (2, 1, 2, 3000), seed: int = 0) -> Path:
