@@ -292,6 +292,8 @@ class StoreWriter:
         )
         self._carry = coarsest
         self._stats = _Stats()
+        #: Block buffers, allocated for the first segment and reused by the others.
+        self._buffers: list[npt.NDArray[Any]] = []
         self._tmp: Path | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._compressors = [self.codec.numcodecs(), self.overview_codec.numcodecs()]
@@ -461,8 +463,11 @@ class StoreWriter:
         block = self._block
         # Blocks in flight: enough to keep every thread busy (a block holds several raw
         # chunks), few enough that memory stays small on machines with many cores.
-        nbuf = min(self.jobs, 8) + 2
-        free: list[npt.NDArray[Any]] = [np.empty(carry + block, dtype) for _ in range(nbuf)]
+        if not self._buffers:
+            nbuf = min(self.jobs, 8) + 2
+            self._buffers = [np.empty(carry + block, dtype) for _ in range(nbuf)]
+        # Every buffer is free again when the previous segment has returned.
+        free = list(self._buffers)
         inflight: deque[tuple[npt.NDArray[Any], list[Future[None]]]] = deque()
         carry_len = 0
         carry_buf = np.empty(carry, dtype)
