@@ -31,10 +31,8 @@ import h5py
 import numpy as np
 import numpy.typing as npt
 import pytest
-
-# Not `zoomingonline.convert`: once the submodule zoomingonline.convert is imported, the
-# package attribute `convert` is that module, no longer the function.
-from zoomingonline.convert import convert
+from reference import reference_level
+from zoomingonline import convert
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 READ_STORE = JS_DIR / "read_store.mjs"
@@ -266,16 +264,8 @@ def float32_store(served: tuple[Path, str], tmp_path_factory: pytest.TempPathFac
 
 def expected_minmax(seg: npt.NDArray[Any], b: int) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Min and max of bins of ``b`` samples, the last bin partial; NaN ignored."""
-    full = seg.size // b * b
-    blocks = seg[:full].reshape(-1, b)
-    tail = [seg[full:]] if full < seg.size else []
-    if seg.dtype.kind == "f":  # fmin/fmax skip NaN; a bin of only NaN stays NaN
-        mins = [*np.fmin.reduce(blocks, axis=1), *(np.fmin.reduce(t) for t in tail)]
-        maxs = [*np.fmax.reduce(blocks, axis=1), *(np.fmax.reduce(t) for t in tail)]
-    else:
-        mins = [*blocks.min(axis=1), *(t.min() for t in tail)]
-        maxs = [*blocks.max(axis=1), *(t.max() for t in tail)]
-    return np.array(mins, dtype=seg.dtype), np.array(maxs, dtype=seg.dtype)
+    mins, maxs = reference_level(seg, b)
+    return mins, maxs
 
 
 def segments(shape: tuple[int, ...]) -> list[list[int]]:
