@@ -36,7 +36,7 @@ from zoomingonline import upload as up
 from zoomingonline.cli_s3 import import_command, upload_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.store import DEFAULT_VIEWER, viewer_url
+from zoomingonline.stores import DEFAULT_VIEWER, viewer_url
 
 #: The first raw chunk's key (a Zarr chunk key, not an address).
 CHUNK0 = "0.0.0.0"  # noqa: S104

@@ -17,7 +17,8 @@ from zoomingonline import __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
 from zoomingonline.store import CNAMES as CODECS
-from zoomingonline.store import DEFAULT_RAW_CHUNK, DEFAULT_VIEWER, SHUFFLES
+from zoomingonline.store import DEFAULT_RAW_CHUNK, SHUFFLES
+from zoomingonline.stores import DEFAULT_VIEWER
 
 log = logging.getLogger("zoomingonline")
 
@@ -85,7 +86,7 @@ def main(verbose: int) -> None:
 
 
 def _print_summary(summary: Any, viewer: str, quiet: bool) -> None:
-    from zoomingonline.store import viewer_url
+    from zoomingonline.stores import viewer_url
 
     if quiet:
         return

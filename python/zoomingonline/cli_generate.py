@@ -14,7 +14,8 @@ import click
 
 from zoomingonline.generate import SIGNALS
 from zoomingonline.store import CNAMES as CODECS
-from zoomingonline.store import DEFAULT_RAW_CHUNK, DEFAULT_VIEWER
+from zoomingonline.store import DEFAULT_RAW_CHUNK
+from zoomingonline.stores import DEFAULT_VIEWER
 
 __all__ = ["generate_command"]
 
@@ -179,7 +180,7 @@ def generate_command(
 
 
 def _print_summary(summary: Any, viewer: str) -> None:
-    from zoomingonline.store import viewer_url
+    from zoomingonline.stores import viewer_url
 
     out = summary.output
     shape = " x ".join(f"{v:,}" for v in summary.shape)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.store import DEFAULT_VIEWER
+from zoomingonline.stores import DEFAULT_VIEWER
 from zoomingonline.upload import CHECKSUM_MODES, DEFAULT_JOBS
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ import click
 
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.serve import ACCESS_LOGGER, DEFAULT_HOST, DEFAULT_PORT
-from zoomingonline.store import DEFAULT_VIEWER
+from zoomingonline.stores import DEFAULT_VIEWER
 
 
 def _is_loopback(host: str) -> bool:

@@ -28,7 +28,6 @@ import os
 import secrets
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from zoomingonline import _core
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
 from zoomingonline.store import DEFAULT_RAW_CHUNK, CodecSpec, StoreLayout, StoreWriter
+from zoomingonline.stores import partial_path
 
 __all__ = [
     "DEFAULT_SHAPE",
@@ -529,7 +529,7 @@ def _write_hdf5(
 ) -> int:
     import h5py
 
-    tmp = dst.parent / f".{dst.name}.partial-{uuid.uuid4().hex[:8]}"
+    tmp = partial_path(dst)
     step = _counter(math.prod(rec.shape), progress)
     gains, offsets = rec.vertical()
     try:

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.store import DEFAULT_VIEWER, viewer_url
+from zoomingonline.stores import DEFAULT_VIEWER, viewer_url
 
 if TYPE_CHECKING:
     from aiohttp import web

@@ -37,6 +37,7 @@ from zoomingonline.pyramid import (
     minmax_pyramid_into,
     plan_pyramid,
 )
+from zoomingonline.stores import partial_path
 
 __all__ = [
     "DEFAULT_RAW_CHUNK",
@@ -59,8 +60,6 @@ DEFAULT_BLOCK_SAMPLES = 1 << 22
 
 #: Blosc's shuffle filter codes.
 SHUFFLES = {"bit": 2, "byte": 1, "none": 0}
-#: The deployed ZoomingOnline viewer; a store opens as ``<viewer>?data=<store url>``.
-DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
 CNAMES = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
 
 #: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
@@ -326,7 +325,7 @@ class StoreWriter:
 
     def open(self) -> None:
         """Create the temporary store with every array and attribute."""
-        tmp = self.path.parent / f".{self.path.name}.partial-{uuid.uuid4().hex[:8]}"
+        tmp = partial_path(self.path)
         self._tmp = tmp
         try:
             self._create_arrays(tmp)
@@ -552,10 +551,3 @@ def read_into_fn(array: Any) -> ReadInto:
         out[...] = array[c, t, s, start : start + out.size]
 
     return read_into
-
-
-def viewer_url(store_url: str, viewer: str = DEFAULT_VIEWER) -> str:
-    """The viewer link that opens the store at ``store_url``."""
-    from urllib.parse import quote
-
-    return f"{viewer}?data={quote(store_url, safe=':/@')}"

@@ -83,7 +83,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.store import DEFAULT_VIEWER, FORMAT_VERSION, viewer_url
+from zoomingonline.store import FORMAT_VERSION
+from zoomingonline.stores import DEFAULT_VIEWER, viewer_url
 
 if TYPE_CHECKING:
     from zoomingonline.convert import ConvertSummary
