@@ -29,10 +29,10 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _received: list[int] = []
 _lock = threading.Lock()
-_depth = 0
+_depth = [0]  # nesting of handling_signals()
 
 
-class Interrupted(BaseException):  # noqa: N818 - it is a request, not an error
+class Interrupted(BaseException):
     """The run was asked to stop by a signal; :attr:`exit_code` is ``128 + signum``.
 
     A :class:`BaseException`, like :class:`KeyboardInterrupt`, so that handlers of
@@ -75,13 +75,12 @@ def handling_signals() -> Iterator[None]:
     share one set of handlers. On leaving the outermost block the previous handlers come
     back and a recorded signal is forgotten.
     """
-    global _depth
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     with _lock:
-        _depth += 1
-        outermost = _depth == 1
+        _depth[0] += 1
+        outermost = _depth[0] == 1
         if outermost:
             _received.clear()
             previous = {s: signal.signal(s, _record) for s in SIGNALS}
@@ -89,7 +88,7 @@ def handling_signals() -> Iterator[None]:
         yield
     finally:
         with _lock:
-            _depth -= 1
+            _depth[0] -= 1
             if outermost:
                 for s, handler in previous.items():
                     signal.signal(s, handler)
