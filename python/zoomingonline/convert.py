@@ -347,8 +347,6 @@ def convert(
     t0 = time.perf_counter()
     src = Path(input)
     dst = Path(output) if output is not None else default_output(src)
-    if dst.resolve() == src.resolve():
-        raise ZoomingOnlineError(f"output {dst} would replace the input")
     spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
     ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
     with _open_h5(src) as h5:
@@ -363,7 +361,6 @@ def convert(
             min_bin=min_bin,
         )
         attrs, raw_attrs, skipped = read_metadata(h5, dset, horiz_interval=horiz_interval)
-        cn, tn, sn, _ = layout.shape
         total = layout.n_samples
         log.info(
             "converting %s[%s] %s %s -> %s (%d levels)",
@@ -401,24 +398,17 @@ def convert(
             overwrite=overwrite,
             jobs=jobs,
             source=src.name,
+            inputs=(src,),
         )
         with writer:
-            for c in range(cn):
-                for t in range(tn):
-                    for s in range(sn):
-                        writer.write_segment(c, t, s, read_into, step)
+            writer.write_all(read_into, step)
     summary = ConvertSummary(
         input=src,
         output=dst,
         dataset=dset_name,
         shape=layout.shape,
         dtype=str(layout.dtype),
-        levels=[
-            {"path": p, "bin": b, "bins": c}
-            for p, b, c in zip(
-                layout.level_paths(), layout.plan.bins, layout.plan.counts, strict=True
-            )
-        ],
+        levels=layout.levels,
         bytes_in=total * layout.dtype.itemsize,
         bytes_out=writer.bytes_out,
         seconds=time.perf_counter() - t0,

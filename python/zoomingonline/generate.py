@@ -21,7 +21,6 @@ as ``convert``), so memory stays at a few blocks whatever the size.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -36,11 +35,12 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from zoomingonline import _core
+from zoomingonline import _core, interrupts
+from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.outputs import AtomicOutput, check_target
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
 from zoomingonline.store import DEFAULT_RAW_CHUNK, CodecSpec, StoreLayout, StoreWriter
-from zoomingonline.stores import partial_path
 
 __all__ = [
     "DEFAULT_SHAPE",
@@ -187,8 +187,6 @@ class SyntheticRecording:
 
     def attrs(self) -> dict[str, Any]:
         """Root attributes describing the recording (HDF5- and JSON-compatible)."""
-        from zoomingonline import __version__
-
         return {
             "horiz_interval": float(self.horiz_interval),
             "generator": f"zoomingonline {__version__} generate",
@@ -291,37 +289,11 @@ def _output_kind(path: Path) -> Literal["hdf5", "zarr"]:
     )
 
 
-def _check_target(path: Path, kind: str, overwrite: bool) -> None:
-    if path.exists() or path.is_symlink():
-        if not overwrite:
-            raise ZoomingOnlineError(
-                f"{path} exists; use --overwrite (overwrite=True) to replace it"
-            )
-        if kind == "hdf5" and path.is_dir():
-            raise ZoomingOnlineError(f"{path} is a folder; not replaced by an HDF5 file")
-        if kind == "zarr" and not path.is_dir():
-            raise ZoomingOnlineError(f"{path} is a file; not replaced by a store")
-    parent = path.parent
-    if not parent.exists():
-        raise ZoomingOnlineError(f"cannot write {path}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise ZoomingOnlineError(f"cannot write {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ZoomingOnlineError(f"cannot write {path}: folder {parent} is not writable")
-
-
 def _needed_bytes(layout_or_shape: StoreLayout | tuple[int, ...]) -> int:
     """Most bytes the output can take: the samples, and for a store its overview levels
     and Blosc's 16-byte header per chunk (Blosc never stores more than that)."""
     if isinstance(layout_or_shape, StoreLayout):
-        lay = layout_or_shape
-        segs = lay.n_segments
-        item = lay.dtype.itemsize
-        raw_chunks = -(-lay.shape[3] // lay.raw_chunk)
-        total = segs * raw_chunks * (lay.raw_chunk * item + 16)
-        for n, chunk in zip(lay.plan.counts, lay.overview_chunks, strict=True):
-            total += segs * -(-n // chunk) * (2 * chunk * item + 16)
-        return total + (1 << 20)
+        return layout_or_shape.max_bytes()
     return 2 * math.prod(layout_or_shape) + (1 << 20)
 
 
@@ -420,7 +392,7 @@ def generate(
     rec = SyntheticRecording(shape, signal=signal, seed=seed)
     dst = Path(output)
     kind = _output_kind(dst)
-    _check_target(dst, kind, overwrite)
+    check_target(dst, "hdf5" if kind == "hdf5" else "store", overwrite=overwrite)
     root_attrs = rec.attrs()
     if attrs:
         root_attrs.update(attrs)
@@ -440,12 +412,7 @@ def generate(
         bytes_out = _write_store(
             rec, dst, layout, root_attrs, spec, overwrite=overwrite, jobs=jobs, progress=progress
         )
-        levels = [
-            {"path": p, "bin": b, "bins": n}
-            for p, b, n in zip(
-                layout.level_paths(), layout.plan.bins, layout.plan.counts, strict=True
-            )
-        ]
+        levels = layout.levels
     summary = GenerateSummary(
         output=dst,
         kind=kind,
@@ -509,13 +476,8 @@ def _write_store(
         jobs=jobs,
         source="zoomingonline generate",
     )
-    step = _counter(layout.n_samples, progress)
-    cn, tn, sn, _ = rec.shape
     with writer:
-        for c in range(cn):
-            for t in range(tn):
-                for s in range(sn):
-                    writer.write_segment(c, t, s, rec.read_into, step)
+        writer.write_all(rec.read_into, _counter(layout.n_samples, progress))
     return writer.bytes_out
 
 
@@ -529,7 +491,8 @@ def _write_hdf5(
 ) -> int:
     import h5py
 
-    tmp = partial_path(dst)
+    output = AtomicOutput(dst, "hdf5", overwrite=overwrite)
+    tmp = output.begin()
     step = _counter(math.prod(rec.shape), progress)
     gains, offsets = rec.vertical()
     try:
@@ -543,16 +506,14 @@ def _write_hdf5(
             for key, value in attrs.items():
                 f.attrs[key] = value
             for where, block in _blocks_ahead(rec):
+                interrupts.check()
                 dset.write_direct(block, dest_sel=where)
                 step(block.size)
-        if dst.exists() and not overwrite:
-            raise ZoomingOnlineError(f"{dst} appeared while generating; not replaced")
-        tmp.replace(dst)
+        output.publish()
     except OSError as exc:
         raise ZoomingOnlineError(f"cannot write {dst}: {exc.strerror or exc}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        output.discard()
     return dst.stat().st_size
 
 
@@ -672,7 +633,7 @@ def save_zarr(
 
     arr = np.asarray(data)
     layout = StoreLayout.create(arr.shape, arr.dtype, raw_chunk=raw_chunk)
-    cn, tn, sn, _ = layout.shape
+    cn, tn, _, _ = layout.shape
     attrs: dict[str, Any] = {"horiz_interval": float(horiz_interval)}
     for key, value in (("vertical_gains", vertical_gains), ("vertical_offsets", vertical_offsets)):
         v = np.asarray(value, np.float64)
@@ -691,9 +652,5 @@ def save_zarr(
         jobs=jobs,
         source="zoomingonline save_zarr",
     ) as writer:
-        read_into = read_into_fn(arr)
-        for c in range(cn):
-            for t in range(tn):
-                for s in range(sn):
-                    writer.write_segment(c, t, s, read_into)
+        writer.write_all(read_into_fn(arr))
     return dst

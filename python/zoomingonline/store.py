@@ -1,22 +1,20 @@
 """The zoomingonline store format (version 1), written in one place.
 
-A store is a Zarr group (format 2) holding ``raw`` (C, T, S, N), the samples unchanged,
-and ``overview/k`` (C, T, S, 2, n_k), the exact min/max of bins of ``raw``, coarsest level
-first. :class:`StoreWriter` builds one under a temporary name, streaming segments block by
+The format's contract is ``docs/format.md``. A store is a Zarr group (format 2) holding
+``raw`` (C, T, S, N), the samples unchanged, and ``overview/k`` (C, T, S, 2, n_k), the exact
+min/max of bins of ``raw``, coarsest level first. :class:`StoreWriter` builds one under a
+temporary name (:class:`~zoomingonline.outputs.AtomicOutput`), streaming segments block by
 block through the Rust kernel and a pool of compressor threads, and renames it into place
 only when it is complete.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import logging
 import math
 import os
-import shutil
 import threading
-import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,7 +25,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from zoomingonline import interrupts
+from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.outputs import AtomicOutput
 from zoomingonline.pyramid import (
     DEFAULT_FACTOR,
     DEFAULT_MIN_BIN,
@@ -35,9 +36,9 @@ from zoomingonline.pyramid import (
     SUPPORTED_DTYPES,
     PyramidPlan,
     minmax_pyramid_into,
+    n_bins,
     plan_pyramid,
 )
-from zoomingonline.stores import partial_path
 
 __all__ = [
     "DEFAULT_RAW_CHUNK",
@@ -185,6 +186,33 @@ class StoreLayout:
         """Array paths of the overview levels, coarsest first."""
         return [f"overview/{k}" for k in range(len(self.plan.bins))]
 
+    @property
+    def levels(self) -> list[dict[str, Any]]:
+        """The levels as the ``zoomingonline`` attribute lists them: path, bin and bins."""
+        return [
+            {"path": path, "bin": b, "bins": n}
+            for path, b, n in zip(self.level_paths(), self.plan.bins, self.plan.counts, strict=True)
+        ]
+
+    def segments(self) -> list[tuple[int, int, int]]:
+        """Every (channel, trc, segment) index, in the order the writer streams them."""
+        return [
+            (c, t, s)
+            for c in range(self.shape[0])
+            for t in range(self.shape[1])
+            for s in range(self.shape[2])
+        ]
+
+    def max_bytes(self) -> int:
+        """Most bytes a store of this layout can take on disk: every chunk at Blosc's worst
+        (16 header bytes more than the data) and a MiB for metadata."""
+        segs = self.n_segments
+        item = self.dtype.itemsize
+        total = segs * n_bins(self.shape[3], self.raw_chunk) * (self.raw_chunk * item + 16)
+        for n, chunk in zip(self.plan.counts, self.overview_chunks, strict=True):
+            total += segs * n_bins(n, chunk) * (2 * chunk * item + 16)
+        return total + (1 << 20)
+
 
 def _jsonable(value: Any) -> Any:
     """``value`` as plain JSON, or raise TypeError/ValueError if it cannot be one exactly."""
@@ -252,11 +280,14 @@ class StoreWriter:
     overview_codec : CodecSpec
         Compression of the overview levels (default :data:`OVERVIEW_CODEC`).
     overwrite : bool
-        Replace an existing store at ``path`` when the new one is complete.
+        Replace an existing store at ``path`` when the new one is complete (only a store
+        this tool wrote; see :func:`zoomingonline.outputs.check_target`).
     jobs : int
         Compressor threads (0: one per core).
     source : str
         Name of the input, recorded in the attributes.
+    inputs : tuple of path-like
+        The input files, which the target must not be or hold.
     """
 
     def __init__(
@@ -272,8 +303,10 @@ class StoreWriter:
         source: str = "",
         raw_attrs: Mapping[str, Any] | None = None,
         block_samples: int = DEFAULT_BLOCK_SAMPLES,
+        inputs: tuple[str | os.PathLike[str], ...] = (),
     ) -> None:
-        self.path = Path(path)
+        self._output = AtomicOutput(path, "store", overwrite=overwrite, inputs=inputs)
+        self.path = self._output.target
         self.layout = layout
         self.codec = codec or CodecSpec()
         self.overview_codec = overview_codec or OVERVIEW_CODEC
@@ -286,9 +319,7 @@ class StoreWriter:
         coarsest = layout.plan.bins[0]
         # Blocks: whole raw chunks, about block_samples long.
         per_block = max(1, block_samples // layout.raw_chunk)
-        self._block = min(
-            per_block * layout.raw_chunk, -(-n // layout.raw_chunk) * layout.raw_chunk
-        )
+        self._block = min(per_block, n_bins(n, layout.raw_chunk)) * layout.raw_chunk
         self._carry = coarsest
         self._stats = _Stats()
         #: Block buffers, allocated for the first segment and reused by the others.
@@ -296,22 +327,8 @@ class StoreWriter:
         self._tmp: Path | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._compressors = [self.codec.numcodecs(), self.overview_codec.numcodecs()]
-        self._check_target()
 
     # -- lifecycle -------------------------------------------------------------------------
-
-    def _check_target(self) -> None:
-        if self.path.exists() and not self.overwrite:
-            raise ZoomingOnlineError(
-                f"{self.path} exists; use --overwrite (overwrite=True) to replace it"
-            )
-        parent = self.path.parent
-        if not parent.exists():
-            raise ZoomingOnlineError(f"cannot write {self.path}: folder {parent} does not exist")
-        if not parent.is_dir():
-            raise ZoomingOnlineError(f"cannot write {self.path}: {parent} is not a folder")
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise ZoomingOnlineError(f"cannot write {self.path}: folder {parent} is not writable")
 
     def __enter__(self) -> StoreWriter:
         self.open()
@@ -325,7 +342,7 @@ class StoreWriter:
 
     def open(self) -> None:
         """Create the temporary store with every array and attribute."""
-        tmp = partial_path(self.path)
+        tmp = self._output.begin()
         self._tmp = tmp
         try:
             self._create_arrays(tmp)
@@ -340,21 +357,17 @@ class StoreWriter:
         lay = self.layout
         comp, ov_comp = self._compressors
         group = zarr.open_group(str(tmp), mode="w-", zarr_format=2)
-        levels = [
-            {"path": path, "bin": b, "bins": n}
-            for path, b, n in zip(lay.level_paths(), lay.plan.bins, lay.plan.counts, strict=True)
-        ]
         attrs = dict(self.attrs)
         attrs["zoomingonline"] = {
             "format_version": FORMAT_VERSION,
-            "software_version": _software_version(),
+            "software_version": __version__,
             "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             "source": self.source,
             "pyramid": {
                 "factor": lay.plan.factor,
                 "target": lay.plan.target,
                 "min_bin": lay.plan.min_bin,
-                "levels": levels,
+                "levels": lay.levels,
             },
         }
         group.attrs.update(attrs)
@@ -386,24 +399,14 @@ class StoreWriter:
         if self._tmp is None:
             raise RuntimeError("the store was not opened")
         self._shutdown(wait=True)
-        old = None
-        if self.path.exists():
-            if not self.overwrite:
-                self.abort()
-                raise ZoomingOnlineError(f"{self.path} appeared while converting; not replaced")
-            old = self.path.parent / f".{self.path.name}.old-{uuid.uuid4().hex[:8]}"
-            self.path.rename(old)
-        self._tmp.rename(self.path)
+        self._output.publish()
         self._tmp = None
-        if old is not None:
-            _remove(old)
 
     def abort(self) -> None:
         """Stop the compressors and remove the temporary store."""
         self._shutdown(wait=True, cancel=True)
-        if self._tmp is not None:
-            _remove(self._tmp)
-            self._tmp = None
+        self._output.discard()
+        self._tmp = None
 
     def _shutdown(self, *, wait: bool, cancel: bool = False) -> None:
         if self._pool is not None:
@@ -437,6 +440,11 @@ class StoreWriter:
         self._stats.add(len(encoded))
 
     # -- segments --------------------------------------------------------------------------
+
+    def write_all(self, read_into: ReadInto, progress: Progress | None = None) -> None:
+        """Stream every segment of the layout, in order (see :meth:`write_segment`)."""
+        for c, t, s in self.layout.segments():
+            self.write_segment(c, t, s, read_into, progress)
 
     def write_segment(
         self, c: int, t: int, s: int, read_into: ReadInto, progress: Progress | None = None
@@ -479,6 +487,7 @@ class StoreWriter:
 
         pos = 0
         while pos < n:
+            interrupts.check()
             buf = free.pop() if free else recycle()
             r = min(block, n - pos)
             data = buf[carry : carry + r]
@@ -507,7 +516,7 @@ class StoreWriter:
                 outs = []
                 for k, b in enumerate(bins):
                     off = (absolute % covers[k]) // b
-                    outs.append(stages[k][:, off : off + -(-(stop - a) // b)])
+                    outs.append(stages[k][:, off : off + n_bins(stop - a, b)])
                 minmax_pyramid_into(span[a:stop], bins, outs)
                 end = start + stop
                 for k, cv in enumerate(covers):
@@ -528,20 +537,6 @@ class StoreWriter:
                 progress(r)
         while inflight:
             recycle()
-
-
-def _software_version() -> str:
-    from zoomingonline import __version__
-
-    return __version__
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
 
 
 def read_into_fn(array: Any) -> ReadInto:
