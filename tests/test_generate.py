@@ -21,7 +21,7 @@ import zoomingonline
 from click.testing import CliRunner, Result
 from reference import reference_pyramid
 from zoomingonline import ZoomingOnlineError
-from zoomingonline.cli_generate import generate_command
+from zoomingonline.cli import main
 from zoomingonline.demo import write_demo_hdf5
 from zoomingonline.generate import (
     SIGNALS,
@@ -505,7 +505,7 @@ def test_a_failed_run_leaves_nothing(tmp_path: Path, name: str) -> None:
 
 
 def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(generate_command, [str(a) for a in args])
+    return CliRunner().invoke(main, ["generate", *(str(a) for a in args)])
 
 
 def one_error(result: Result) -> str:

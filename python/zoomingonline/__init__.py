@@ -2,32 +2,55 @@
 
 Convert HDF5 recordings (channels x trc files x segments x samples) into Zarr stores
 with the raw samples and exact min/max pyramids, ready for the ZoomingOnline viewer.
+The store format is specified in ``docs/format.md``.
 
 >>> import zoomingonline
 >>> summary = zoomingonline.convert("run42.h5", "run42.zarr")  # doctest: +SKIP
+
+The public names are imported on first use (PEP 562), so ``import zoomingonline`` stays
+cheap: the HTTP server, the S3 client and Dask load only when asked for.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
+from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.generate import (
-    GenerateSummary,
-    SyntheticRecording,
-    generate,
-    generate_realistic_data,
-    save_zarr,
-)
-from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
-from zoomingonline.serve import serve
-from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
-try:
-    __version__ = version("zoomingonline")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    from zoomingonline._core import __version__
+if TYPE_CHECKING:
+    from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
+    from zoomingonline.generate import (
+        GenerateSummary,
+        SyntheticRecording,
+        generate,
+        generate_realistic_data,
+        save_zarr,
+    )
+    from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+    from zoomingonline.serve import serve
+    from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
+
+#: Where each public name lives.
+_LAZY = {
+    "ConvertSummary": "zoomingonline.convert",
+    "convert": "zoomingonline.convert",
+    "convert_hdf5_to_zarr": "zoomingonline.convert",
+    "GenerateSummary": "zoomingonline.generate",
+    "SyntheticRecording": "zoomingonline.generate",
+    "generate": "zoomingonline.generate",
+    "generate_realistic_data": "zoomingonline.generate",
+    "save_zarr": "zoomingonline.generate",
+    "minmax_pyramid": "zoomingonline.pyramid",
+    "minmax_pyramid_into": "zoomingonline.pyramid",
+    "plan_pyramid": "zoomingonline.pyramid",
+    "serve": "zoomingonline.serve",
+    "batch_convert": "zoomingonline.upload",
+    "import_paths": "zoomingonline.upload",
+    "upload_store": "zoomingonline.upload",
+    "upload_to_s3": "zoomingonline.upload",
+}
 
 __all__ = [
     "ConvertSummary",
@@ -49,3 +72,18 @@ __all__ = [
     "upload_store",
     "upload_to_s3",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoomingonline' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    # Cached, and it wins over a submodule of the same name (`serve`) that the import
+    # has just set as an attribute of the package.
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

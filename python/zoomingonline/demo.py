@@ -1,13 +1,18 @@
-"""A small synthetic recording for the demo: one command from nothing to a viewable store."""
+"""The demo: one call from nothing to a viewable store."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from zoomingonline.errors import ZoomingOnlineError
 
-__all__ = ["write_demo_hdf5"]
+if TYPE_CHECKING:
+    from zoomingonline.convert import ConvertSummary
+
+__all__ = ["run_demo", "write_demo_hdf5"]
 
 
 def write_demo_hdf5(
@@ -25,7 +30,7 @@ def write_demo_hdf5(
     ``vertical_gain`` and ``vertical_offset`` (channels, trcs), ``horiz_offset`` and the
     root attribute ``horiz_interval``: the sine recording of
     :func:`zoomingonline.generate.generate` with ``seed``, streamed in blocks. An
-    existing file at ``path`` is replaced.
+    existing demo file at ``path`` (one that zoomingonline wrote) is replaced.
     """
     from zoomingonline.generate import generate
 
@@ -44,3 +49,39 @@ def write_demo_hdf5(
         attrs={"description": "zoomingonline demo recording"},
     )
     return out
+
+
+def run_demo(
+    directory: str | os.PathLike[str],
+    *,
+    samples: int = 10_000_000,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> ConvertSummary:
+    """Write ``directory/demo.h5`` and convert it to ``directory/demo.zarr``.
+
+    Parameters
+    ----------
+    directory : path-like
+        Created if missing.
+    samples : int
+        Samples per segment (2 channels x 1 trc x 3 segments).
+    overwrite : bool
+        Replace a demo store left by an earlier run.
+    progress : callable, optional
+        ``progress(done, total)`` of the conversion, in samples.
+
+    Raises
+    ------
+    ZoomingOnlineError
+        If the folder cannot be used or a step fails.
+    """
+    from zoomingonline.convert import convert
+
+    folder = Path(directory)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ZoomingOnlineError(f"cannot use {folder}: {exc.strerror or exc}") from None
+    h5 = write_demo_hdf5(folder / "demo.h5", samples=samples)
+    return convert(h5, folder / "demo.zarr", overwrite=overwrite, progress=progress)

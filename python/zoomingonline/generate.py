@@ -40,7 +40,13 @@ from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.outputs import AtomicOutput, check_target
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
-from zoomingonline.store import DEFAULT_RAW_CHUNK, CodecSpec, StoreLayout, StoreWriter
+from zoomingonline.store import (
+    DEFAULT_RAW_CHUNK,
+    OVERVIEW_CODEC,
+    CodecSpec,
+    StoreLayout,
+    StoreWriter,
+)
 
 __all__ = [
     "DEFAULT_SHAPE",
@@ -330,6 +336,8 @@ def generate(
     codec: str = "zstd",
     clevel: int = 3,
     shuffle: str = "bit",
+    overview_codec: str = OVERVIEW_CODEC.cname,
+    overview_clevel: int = OVERVIEW_CODEC.clevel,
     raw_chunk: int = DEFAULT_RAW_CHUNK,
     target: int = DEFAULT_TARGET,
     factor: int = DEFAULT_FACTOR,
@@ -365,7 +373,8 @@ def generate(
         A small recording made in about a second.
     overwrite : bool
         Replace an existing ``output`` once the new one is complete.
-    codec, clevel, shuffle, raw_chunk, target, factor, min_bin, jobs
+    codec, clevel, shuffle, overview_codec, overview_clevel, raw_chunk, target, factor, \
+min_bin, jobs
         For a store: as in :func:`zoomingonline.convert`. Ignored for HDF5.
     attrs : mapping, optional
         Extra root attributes (numbers, strings, lists), e.g. a ``description``.
@@ -405,12 +414,20 @@ def generate(
         bytes_out = _write_hdf5(rec, dst, root_attrs, overwrite=overwrite, progress=progress)
     else:
         spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
+        ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
         layout = StoreLayout.create(
             shape, np.int16, raw_chunk=raw_chunk, target=target, factor=factor, min_bin=min_bin
         )
         _check_space(dst, _needed_bytes(layout))
         bytes_out = _write_store(
-            rec, dst, layout, root_attrs, spec, overwrite=overwrite, jobs=jobs, progress=progress
+            rec,
+            dst,
+            layout,
+            root_attrs,
+            (spec, ov_spec),
+            overwrite=overwrite,
+            jobs=jobs,
+            progress=progress,
         )
         levels = layout.levels
     summary = GenerateSummary(
@@ -460,7 +477,7 @@ def _write_store(
     dst: Path,
     layout: StoreLayout,
     attrs: Mapping[str, Any],
-    spec: CodecSpec,
+    codecs: tuple[CodecSpec, CodecSpec],
     *,
     overwrite: bool,
     jobs: int,
@@ -471,7 +488,8 @@ def _write_store(
         dst,
         layout,
         store_attrs,
-        codec=spec,
+        codec=codecs[0],
+        overview_codec=codecs[1],
         overwrite=overwrite,
         jobs=jobs,
         source="zoomingonline generate",

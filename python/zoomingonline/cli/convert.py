@@ -1,0 +1,149 @@
+"""``zoomingonline convert`` and ``demo``: parse the options and call the library."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from zoomingonline.cli._options import (
+    jobs_option,
+    overwrite_option,
+    quiet_option,
+    store_options,
+    viewer_option,
+)
+from zoomingonline.cli._progress import progress_bar
+
+__all__ = ["convert_command", "demo_command", "print_store_summary"]
+
+
+def print_store_summary(summary: Any, viewer: str) -> None:
+    """What a conversion wrote, and the link that shows it."""
+    from zoomingonline.stores import served_url, viewer_url
+
+    out = Path(summary.output)
+    levels = ", ".join(str(lv["bin"]) for lv in summary.levels)
+    click.echo(
+        f"{summary.input} [{summary.dataset}] -> {out}\n"
+        f"  shape {summary.shape} {summary.dtype}, {len(summary.levels)} overview levels"
+        f" (bins {levels})\n"
+        f"  {summary.bytes_in / 1e6:,.1f} MB in, {summary.bytes_out / 1e6:,.1f} MB out"
+        f" (ratio {summary.ratio:.2f}), {summary.seconds:.2f} s,"
+        f" {summary.throughput / 1e6:,.0f} MB/s"
+    )
+    for item in summary.skipped_metadata:
+        click.echo(f"  not copied: {item}")
+    folder = shlex.quote(str(out.resolve().parent))
+    click.echo(
+        f"View it: run `zoomingonline serve {folder}`, then open\n"
+        f"  {viewer_url(served_url(out.name), viewer)}"
+    )
+
+
+def _peek_itemsize(path: Path, dataset: str | None) -> int:
+    """Bytes per sample, for the progress bar (errors are reported by convert itself)."""
+    try:
+        import h5py
+
+        from zoomingonline.convert import find_samples_dataset
+
+        with h5py.File(path, "r") as f:
+            return int(find_samples_dataset(f, dataset).dtype.itemsize)
+    except Exception:  # noqa: BLE001 - convert reports the real problem
+        return 1
+
+
+@click.command("convert")
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("output", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--dataset",
+    help="HDF5 dataset with the samples (default: 'samples', else the only 4-D numeric one).",
+)
+@click.option(
+    "--horiz-interval",
+    type=float,
+    help="Seconds between samples, if the file lacks or misstates horiz_interval.",
+)
+@store_options
+@jobs_option
+@overwrite_option
+@quiet_option
+@viewer_option
+def convert_command(
+    input: Path,
+    output: Path | None,
+    quiet: bool,
+    viewer: str,
+    dataset: str | None,
+    **options: Any,
+) -> None:
+    """Convert an HDF5 recording INPUT to a Zarr store OUTPUT (default: INPUT.zarr).
+
+    The store holds the raw samples, unchanged, and exact min/max pyramids for the
+    ZoomingOnline viewer. Segments are streamed, so memory stays bounded whatever their
+    length. The store is written under a temporary name and appears only when complete;
+    --overwrite replaces only a store that zoomingonline wrote, never other files.
+    """
+    from zoomingonline.convert import convert
+
+    with progress_bar(_peek_itemsize(input, dataset), "convert", quiet) as progress:
+        summary = convert(input, output, dataset=dataset, progress=progress, **options)
+    if not quiet:
+        print_store_summary(summary, viewer)
+
+
+@click.command("demo")
+@click.argument(
+    "directory",
+    required=False,
+    default="zoomingonline-demo",
+    type=click.Path(file_okay=False, path_type=Path),
+)
+@click.option(
+    "--samples",
+    type=click.IntRange(min=1),
+    default=10_000_000,
+    show_default=True,
+    help="Samples per segment of the demo recording (2 channels x 1 trc x 3 segments).",
+)
+@click.option("--overwrite", is_flag=True, help="Replace a demo store left by an earlier run.")
+@quiet_option
+@viewer_option
+@click.option(
+    "--serve",
+    "then_serve",
+    is_flag=True,
+    help="Then serve DIRECTORY to the viewer on the default port, until Ctrl-C.",
+)
+@click.pass_context
+def demo_command(
+    ctx: click.Context,
+    directory: Path,
+    samples: int,
+    overwrite: bool,
+    quiet: bool,
+    viewer: str,
+    then_serve: bool,
+) -> None:
+    """Make a synthetic recording in DIRECTORY and convert it: the whole job in one go.
+
+    Writes DIRECTORY/demo.h5 (int16 samples, gains, offsets, horiz_interval, as the
+    users' files have them), converts it to DIRECTORY/demo.zarr and, with --serve,
+    serves it to the viewer.
+    """
+    from zoomingonline.demo import run_demo
+
+    if not quiet:
+        click.echo(f"writing {directory / 'demo.h5'} ({6 * samples:,} int16 samples)")
+    with progress_bar(2, "convert", quiet) as progress:
+        summary = run_demo(directory, samples=samples, overwrite=overwrite, progress=progress)
+    if not quiet:
+        print_store_summary(summary, viewer)
+    if then_serve:
+        from zoomingonline.cli_serve import serve_command
+
+        ctx.invoke(serve_command, directory=directory, viewer=viewer, quiet=quiet)
