@@ -7,8 +7,8 @@ The store format is specified in ``docs/format.md``.
 >>> import zoomingonline
 >>> summary = zoomingonline.convert("run42.h5", "run42.zarr")  # doctest: +SKIP
 
-The public names are imported on first use (PEP 562), so ``import zoomingonline`` stays
-cheap: the HTTP server, the S3 client and Dask load only when asked for.
+``import zoomingonline`` stays cheap: the names whose modules need the HTTP server, the S3
+client or Dask are imported on first use (PEP 562).
 """
 
 from __future__ import annotations
@@ -17,34 +17,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from zoomingonline._core import __version__
+
+# Eager: they need numpy alone, and their functions share their modules' names.
+from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.generate import (
+    GenerateSummary,
+    SyntheticRecording,
+    generate,
+    generate_realistic_data,
+    save_zarr,
+)
+from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
 
 if TYPE_CHECKING:
-    from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
-    from zoomingonline.generate import (
-        GenerateSummary,
-        SyntheticRecording,
-        generate,
-        generate_realistic_data,
-        save_zarr,
-    )
-    from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
     from zoomingonline.serve import serve
     from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
 #: Where each public name lives.
 _LAZY = {
-    "ConvertSummary": "zoomingonline.convert",
-    "convert": "zoomingonline.convert",
-    "convert_hdf5_to_zarr": "zoomingonline.convert",
-    "GenerateSummary": "zoomingonline.generate",
-    "SyntheticRecording": "zoomingonline.generate",
-    "generate": "zoomingonline.generate",
-    "generate_realistic_data": "zoomingonline.generate",
-    "save_zarr": "zoomingonline.generate",
-    "minmax_pyramid": "zoomingonline.pyramid",
-    "minmax_pyramid_into": "zoomingonline.pyramid",
-    "plan_pyramid": "zoomingonline.pyramid",
     "serve": "zoomingonline.serve",
     "batch_convert": "zoomingonline.upload",
     "import_paths": "zoomingonline.upload",
