@@ -98,6 +98,9 @@ def _open_h5(path: Path) -> Any:
         raise ZoomingOnlineError(f"{path}: no such file")
     if path.is_dir():
         raise ZoomingOnlineError(f"{path} is a folder, not an HDF5 file")
+    if not path.is_file():
+        # A FIFO, socket or device: reading it could wait forever.
+        raise ZoomingOnlineError(f"{path} is not a regular file")
     if not h5py.is_hdf5(path):
         raise ZoomingOnlineError(f"{path} is not an HDF5 file")
     try:
@@ -178,8 +181,18 @@ def _lookup(h5: Any, dset: Any, names: tuple[str, ...]) -> tuple[str, Any] | Non
     return None
 
 
+def _numbers(value: Any, what: str) -> npt.NDArray[np.float64]:
+    """``value`` as float64 numbers, or one error line saying what it holds instead."""
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        shown = repr(value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise ZoomingOnlineError(f"{what} is not numbers: {shown}") from None
+
+
 def _per_channel_trc(value: Any, shape: tuple[int, int], what: str) -> list[list[float]]:
-    arr = np.asarray(value, dtype=np.float64)
+    arr = _numbers(value, what)
     try:
         full = np.broadcast_to(arr, shape)
     except ValueError:
@@ -235,7 +248,7 @@ def read_metadata(
     found = _lookup(h5, dset, HORIZ_OFFSET_NAMES)
     if found is not None:
         used.add(found[0])
-        arr = np.asarray(found[1], dtype=np.float64)
+        arr = _numbers(found[1], found[0])
         if arr.ndim == 0 or arr.size == 1:
             attrs["horiz_offset"] = float(arr.reshape(-1)[0])
         elif arr.shape in ((c, t), (c, t, s)):

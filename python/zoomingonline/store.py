@@ -217,7 +217,7 @@ class StoreLayout:
 def _jsonable(value: Any) -> Any:
     """``value`` as plain JSON, or raise TypeError/ValueError if it cannot be one exactly."""
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        return value.decode("utf-8")  # invalid UTF-8: a ValueError, so reported as not copied
     if isinstance(value, np.ndarray) and value.dtype.names:
         return [_jsonable(v) for v in value.reshape(-1)] if value.ndim else _jsonable(value[()])
     if isinstance(value, np.void) and value.dtype.names:

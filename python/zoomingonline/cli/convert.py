@@ -45,6 +45,8 @@ def print_store_summary(summary: Any, viewer: str) -> None:
 
 def _peek_itemsize(path: Path, dataset: str | None) -> int:
     """Bytes per sample, for the progress bar (errors are reported by convert itself)."""
+    if not path.is_file():  # a FIFO or device would block the open
+        return 1
     try:
         import h5py
 

@@ -1,0 +1,89 @@
+"""Every bad input is one error line and a non-zero exit: never a traceback or a hang."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+from zoomingonline.cli import main
+
+
+def run(*args: str | Path) -> Result:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def one_error(result: Result) -> str:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
+def write_h5(path: Path, **attrs: object) -> Path:
+    with h5py.File(path, "w") as f:
+        f["samples"] = np.arange(2 * 300, dtype=np.int16).reshape(1, 1, 2, 300)
+        for key, value in attrs.items():
+            f.attrs[key] = value
+    return path
+
+
+def test_a_fifo_as_input_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "run.h5"
+    os.mkfifo(fifo)
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoomingonline.cli", "convert", str(fifo), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"Error: {fifo} is not a regular file"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("vertical_gain", np.array([b"high", b"low"])),
+        ("vertical_gain", "0.5 V"),
+        ("vertical_offset", np.array(["a"], dtype=h5py.string_dtype())),
+        ("horiz_offset", "yesterday"),
+    ],
+)
+def test_metadata_of_strings_is_one_error(tmp_path: Path, name: str, value: object) -> None:
+    src = write_h5(tmp_path / "run.h5", **{name: value})
+    line = one_error(run("convert", src, "-q"))
+    assert f"{name} is not numbers" in line
+    assert not (tmp_path / "run.zarr").exists()
+
+
+def test_invalid_utf8_attributes_are_reported_not_mangled(tmp_path: Path) -> None:
+    src = tmp_path / "run.h5"
+    write_h5(src, good="fine")
+    with h5py.File(src, "a") as f:
+        f.attrs.create("bad_bytes", np.array(b"caf\xe9 au lait", dtype="S14"))
+        tid = h5py.h5t.C_S1.copy()
+        tid.set_size(4)
+        tid.set_cset(h5py.h5t.CSET_UTF8)
+        space = h5py.h5s.create(h5py.h5s.SCALAR)
+        attr = h5py.h5a.create(f.id, b"bad_utf8", tid, space)
+        attr.write(np.array(b"\xff\xfe\xfd\xfc", dtype="S4"), mtype=tid)
+    result = run("convert", src)
+    assert result.exit_code == 0, result.output
+    attrs = json.loads((tmp_path / "run.zarr" / ".zattrs").read_text())
+    assert attrs["good"] == "fine"
+    assert "bad_bytes" not in attrs
+    assert "bad_utf8" not in attrs
+    assert "\ufffd" not in json.dumps(attrs)
+    not_copied = [line for line in result.output.splitlines() if "not copied:" in line]
+    assert any("bad_bytes" in line for line in not_copied), result.output
+    assert any("bad_utf8" in line for line in not_copied), result.output
