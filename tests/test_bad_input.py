@@ -11,20 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from click.testing import CliRunner, Result
-from zoomingonline.cli import main
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def one_error(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    return errors[0]
+from clihelpers import assert_one_error, run
 
 
 def write_h5(path: Path, **attrs: object) -> Path:
@@ -59,9 +46,9 @@ def test_a_fifo_as_input_is_refused_at_once(tmp_path: Path) -> None:
         ("horiz_offset", "yesterday"),
     ],
 )
-def test_metadata_of_strings_is_one_error(tmp_path: Path, name: str, value: object) -> None:
+def test_metadata_of_strings_is_assert_one_error(tmp_path: Path, name: str, value: object) -> None:
     src = write_h5(tmp_path / "run.h5", **{name: value})
-    line = one_error(run("convert", src, "-q"))
+    line = assert_one_error(run("convert", src, "-q"))
     assert f"{name} is not numbers" in line
     assert not (tmp_path / "run.zarr").exists()
 

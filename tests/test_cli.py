@@ -15,14 +15,9 @@ import numpy.typing as npt
 import pytest
 import zarr
 import zoomingonline
-from click.testing import CliRunner, Result
-from zoomingonline.cli import main
+from clihelpers import assert_one_error, run
 
 DEFAULT_VIEWER = "https://datamedsci.github.io/ZoomingOnline/"
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def samples(shape: tuple[int, int, int, int] = (2, 1, 3, 2500), seed: int = 0) -> npt.NDArray[Any]:
@@ -58,16 +53,6 @@ def assert_store_matches(store: Path, data: npt.NDArray[Any]) -> Any:
 
 def raw_chunks(store: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (store / "raw").glob("[0-9]*")}
-
-
-def assert_one_error(result: Result, exit_code: int = 1) -> str:
-    """Exit code, exactly one ``Error:`` line, no traceback; returns that line."""
-    assert result.exit_code == exit_code, result.output
-    assert isinstance(result.exception, SystemExit)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    return errors[0]
 
 
 # -- help and version --------------------------------------------------------------------------

@@ -17,14 +17,9 @@ import h5py
 import numpy as np
 import pytest
 import zoomingonline
-from click.testing import CliRunner, Result
-from zoomingonline.cli import main
+from clihelpers import assert_one_error, run
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.outputs import AtomicOutput, check_target, remove_stale_partials
-
-
-def run(*args: str | Path) -> Result:
-    return CliRunner().invoke(main, [str(a) for a in args])
 
 
 def write_h5(path: Path, shape: tuple[int, int, int, int] = (1, 1, 2, 3000)) -> Path:
@@ -43,14 +38,6 @@ def snapshot(folder: Path) -> dict[str, bytes | None]:
     return out
 
 
-def one_error(result: Result) -> str:
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    return errors[0]
-
-
 def partials(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if ".partial-" in p.name)
 
@@ -64,7 +51,7 @@ def test_folder_holding_the_input_is_never_replaced(tmp_path: Path) -> None:
     src = write_h5(folder / "run.h5")
     (folder / "notes.txt").write_text("campaign notes")
     before = snapshot(folder)
-    line = one_error(run("convert", src, folder, "--overwrite", "-q"))
+    line = assert_one_error(run("convert", src, folder, "--overwrite", "-q"))
     assert "holds the input" in line
     assert snapshot(folder) == before
     assert partials(tmp_path) == []
@@ -74,7 +61,7 @@ def test_a_plain_file_is_never_replaced(tmp_path: Path) -> None:
     src = write_h5(tmp_path / "run.h5")
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
-    line = one_error(run("convert", src, notes, "--overwrite", "-q"))
+    line = assert_one_error(run("convert", src, notes, "--overwrite", "-q"))
     assert "notes.txt is a file, not a store" in line
     assert notes.read_text() == "mine"
     assert partials(tmp_path) == []
@@ -89,7 +76,7 @@ def test_dot_targets_are_refused_before_anything_is_written(
     src = write_h5(work / "run.h5")
     monkeypatch.chdir(work)
     before = snapshot(tmp_path)
-    line = one_error(run("convert", src, name, "--overwrite", "-q"))
+    line = assert_one_error(run("convert", src, name, "--overwrite", "-q"))
     assert "is not a name for a new store" in line
     assert snapshot(tmp_path) == before
 
@@ -102,10 +89,10 @@ def test_the_current_folder_and_its_parents_are_never_replaced(
     zoomingonline.convert(write_h5(tmp_path / "a.h5"), outer, min_bin=4, target=10)
     inner = outer / "raw"
     monkeypatch.chdir(inner)
-    line = one_error(run("convert", tmp_path / "a.h5", outer, "--overwrite", "-q"))
+    line = assert_one_error(run("convert", tmp_path / "a.h5", outer, "--overwrite", "-q"))
     assert "a parent of the current folder; it is never replaced" in line
     monkeypatch.chdir(outer)
-    line = one_error(run("convert", tmp_path / "a.h5", outer, "--overwrite", "-q"))
+    line = assert_one_error(run("convert", tmp_path / "a.h5", outer, "--overwrite", "-q"))
     assert "the current folder; it is never replaced" in line
     assert (outer / ".zgroup").is_file()
 
@@ -135,7 +122,7 @@ def test_folders_that_are_not_this_tools_stores_are_never_replaced(tmp_path: Pat
     (plain / "data.bin").write_bytes(b"\x00" * 10)
     for target, fragment in ((other, "not a zoomingonline store"), (plain, "not a zoomingonline")):
         before = snapshot(target)
-        line = one_error(run("convert", src, target, "--overwrite", "-q"))
+        line = assert_one_error(run("convert", src, target, "--overwrite", "-q"))
         assert fragment in line
         assert snapshot(target) == before
     assert partials(tmp_path) == []
@@ -147,7 +134,7 @@ def test_symlinks_are_never_replaced(tmp_path: Path) -> None:
     zoomingonline.convert(src, real, min_bin=4, target=10)
     link = tmp_path / "link.zarr"
     link.symlink_to(real)
-    line = one_error(run("convert", src, link, "--overwrite", "-q"))
+    line = assert_one_error(run("convert", src, link, "--overwrite", "-q"))
     assert "is a symbolic link" in line
     assert link.is_symlink()
 
@@ -155,7 +142,7 @@ def test_symlinks_are_never_replaced(tmp_path: Path) -> None:
 def test_only_hdf5_files_generate_wrote_are_replaced(tmp_path: Path) -> None:
     theirs = write_h5(tmp_path / "theirs.h5")
     before = theirs.read_bytes()
-    line = one_error(run("generate", "-o", theirs, "--overwrite", "--samples", "1000", "-q"))
+    line = assert_one_error(run("generate", "-o", theirs, "--overwrite", "--samples", "1000", "-q"))
     assert "not an HDF5 file written by zoomingonline" in line
     assert theirs.read_bytes() == before
     ours = tmp_path / "ours.h5"
@@ -174,9 +161,9 @@ def test_the_demo_runs_twice(tmp_path: Path) -> None:
     assert sorted(p.name for p in folder.iterdir()) == ["demo.h5", "demo.zarr"]
 
 
-def test_a_name_too_long_is_one_error(tmp_path: Path) -> None:
+def test_a_name_too_long_is_assert_one_error(tmp_path: Path) -> None:
     src = write_h5(tmp_path / "run.h5")
-    line = one_error(run("convert", src, tmp_path / ("x" * 250 + ".zarr"), "-q"))
+    line = assert_one_error(run("convert", src, tmp_path / ("x" * 250 + ".zarr"), "-q"))
     assert "name is" in line
     assert "this file system allows" in line
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,10 @@ from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGE
 from zoomingonline.store import (
     DEFAULT_RAW_CHUNK,
     CodecSpec,
+    RunProgress,
     StoreLayout,
     StoreWriter,
+    progress_counter,
     to_json_attrs,
 )
 
@@ -28,7 +29,7 @@ __all__ = ["ConvertSummary", "convert", "convert_hdf5_to_zarr", "find_samples_da
 log = logging.getLogger(__name__)
 
 #: ``progress(done, total)``: samples written so far and in all.
-ConvertProgress = Callable[[int, int], None]
+ConvertProgress = RunProgress
 
 #: Names the store format gives to metadata found in the users' files.
 GAIN_NAMES = ("vertical_gain", "vertical_gains")
@@ -393,14 +394,6 @@ def convert(
                     f"cannot read {src} at [{c}, {t}, {s}, {start}]: {exc}"
                 ) from None
 
-        done = 0
-
-        def step(k: int) -> None:
-            nonlocal done
-            done += k
-            if progress is not None:
-                progress(done, total)
-
         writer = StoreWriter(
             dst,
             layout,
@@ -414,7 +407,7 @@ def convert(
             inputs=(src,),
         )
         with writer:
-            writer.write_all(read_into, step)
+            writer.write_all(read_into, progress_counter(total, progress))
     summary = ConvertSummary(
         input=src,
         output=dst,

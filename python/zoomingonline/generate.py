@@ -27,7 +27,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,8 +44,10 @@ from zoomingonline.store import (
     DEFAULT_RAW_CHUNK,
     OVERVIEW_CODEC,
     CodecSpec,
+    RunProgress,
     StoreLayout,
     StoreWriter,
+    progress_counter,
 )
 
 __all__ = [
@@ -81,7 +83,7 @@ HDF5_SUFFIXES = (".h5", ".hdf5")
 ZARR_SUFFIXES = (".zarr",)
 
 #: ``progress(done, total)``: samples written so far and in all.
-GenerateProgress = Callable[[int, int], None]
+GenerateProgress = RunProgress
 
 
 @dataclass(frozen=True)
@@ -460,18 +462,6 @@ def _vertical_attrs(rec: SyntheticRecording) -> dict[str, Any]:
     }
 
 
-def _counter(total: int, progress: GenerateProgress | None) -> Callable[[int], None]:
-    done = 0
-
-    def step(k: int) -> None:
-        nonlocal done
-        done += k
-        if progress is not None:
-            progress(done, total)
-
-    return step
-
-
 def _write_store(
     rec: SyntheticRecording,
     dst: Path,
@@ -495,7 +485,7 @@ def _write_store(
         source="zoomingonline generate",
     )
     with writer:
-        writer.write_all(rec.read_into, _counter(layout.n_samples, progress))
+        writer.write_all(rec.read_into, progress_counter(layout.n_samples, progress))
     return writer.bytes_out
 
 
@@ -511,7 +501,7 @@ def _write_hdf5(
 
     output = AtomicOutput(dst, "hdf5", overwrite=overwrite)
     tmp = output.begin()
-    step = _counter(math.prod(rec.shape), progress)
+    step = progress_counter(math.prod(rec.shape), progress)
     gains, offsets = rec.vertical()
     try:
         with h5py.File(tmp, "w") as f:

@@ -67,6 +67,21 @@ CNAMES = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
 ReadInto = Callable[[int, int, int, int, npt.NDArray[Any]], None]
 #: ``progress(samples)`` is called with each increment of samples written.
 Progress = Callable[[int], None]
+#: ``progress(done, total)``: samples written so far and in all, what the jobs report.
+RunProgress = Callable[[int, int], None]
+
+
+def progress_counter(total: int, progress: RunProgress | None) -> Progress:
+    """A :data:`Progress` that adds up increments and reports ``progress(done, total)``."""
+    done = 0
+
+    def step(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
+    return step
 
 
 @dataclass(frozen=True)
