@@ -14,28 +14,39 @@ client or Dask are imported on first use (PEP 562).
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from zoomingonline._core import __version__
-
-# Eager: they need numpy alone, and their functions share their modules' names.
-from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.generate import (
-    GenerateSummary,
-    SyntheticRecording,
-    generate,
-    generate_realistic_data,
-    save_zarr,
-)
-from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
 
 if TYPE_CHECKING:
+    from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
+    from zoomingonline.generate import (
+        GenerateSummary,
+        SyntheticRecording,
+        generate,
+        generate_realistic_data,
+        save_zarr,
+    )
+    from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
     from zoomingonline.serve import serve
     from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
-#: Where each public name lives.
+#: Where each public name lives; each is imported on first use.
 _LAZY = {
+    "ConvertSummary": "zoomingonline.convert",
+    "convert": "zoomingonline.convert",
+    "convert_hdf5_to_zarr": "zoomingonline.convert",
+    "GenerateSummary": "zoomingonline.generate",
+    "SyntheticRecording": "zoomingonline.generate",
+    "generate": "zoomingonline.generate",
+    "generate_realistic_data": "zoomingonline.generate",
+    "save_zarr": "zoomingonline.generate",
+    "minmax_pyramid": "zoomingonline.pyramid",
+    "minmax_pyramid_into": "zoomingonline.pyramid",
+    "plan_pyramid": "zoomingonline.pyramid",
     "serve": "zoomingonline.serve",
     "batch_convert": "zoomingonline.upload",
     "import_paths": "zoomingonline.upload",
@@ -70,11 +81,27 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'zoomingonline' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
-    # Cached, and it wins over a submodule of the same name (`serve`) that the import
-    # has just set as an attribute of the package.
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
+
+
+class _Package(types.ModuleType):
+    """The package module: ``convert``, ``generate`` and ``serve`` name functions here.
+
+    Importing a submodule binds it as an attribute of its package. For the three modules
+    whose main function has their name, that binding is skipped, so the attribute stays
+    free for :func:`__getattr__` to bind the function (as an eager ``from ... import``
+    would); the modules themselves stay reachable through ``sys.modules`` and imports.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == f"{__name__}.{name}":
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from zoomingonline import interrupts
+from zoomingonline import _defaults, interrupts
 from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.outputs import AtomicOutput
@@ -53,15 +53,16 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 #: Samples per raw chunk: 2 MiB of int16, what the viewer downloads per zoom step.
-DEFAULT_RAW_CHUNK = 1 << 20
+DEFAULT_RAW_CHUNK = _defaults.RAW_CHUNK
 #: Bins per chunk of the finer overview levels (rounded so chunks nest in coarsest bins).
 DEFAULT_OVERVIEW_CHUNK = 1 << 16
 #: Samples read per block: a few raw chunks.
 DEFAULT_BLOCK_SAMPLES = 1 << 22
 
 #: Blosc's shuffle filter codes.
-SHUFFLES = {"bit": 2, "byte": 1, "none": 0}
-CNAMES = ("zstd", "lz4", "lz4hc", "blosclz", "zlib")
+SHUFFLES = _defaults.SHUFFLES
+#: Blosc compressors the viewer's Zarr library decodes.
+CNAMES = _defaults.CNAMES
 
 #: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
 ReadInto = Callable[[int, int, int, int, npt.NDArray[Any]], None]
@@ -92,9 +93,9 @@ class CodecSpec:
     :data:`OVERVIEW_CODEC`.
     """
 
-    cname: str = "zstd"
-    clevel: int = 3
-    shuffle: str = "bit"
+    cname: str = _defaults.RAW_CODEC[0]
+    clevel: int = _defaults.RAW_CODEC[1]
+    shuffle: str = _defaults.RAW_CODEC[2]
 
     def __post_init__(self) -> None:
         if self.cname not in CNAMES:
@@ -115,9 +116,8 @@ class CodecSpec:
         return numcodecs.Blosc(cname=self.cname, clevel=self.clevel, shuffle=SHUFFLES[self.shuffle])
 
 
-#: The overview levels' codec: lz4 compresses min/max rows almost as well as zstd (they are
-#: noisy) at several times the speed, and the viewer reads overview/0 whole.
-OVERVIEW_CODEC = CodecSpec(cname="lz4", clevel=5, shuffle="bit")
+#: The overview levels' codec (see :data:`zoomingonline._defaults.OVERVIEW_CODEC`).
+OVERVIEW_CODEC = CodecSpec(*_defaults.OVERVIEW_CODEC)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from zoomingonline._defaults import CNAMES, OVERVIEW_CODEC, RAW_CHUNK, RAW_CODEC, SHUFFLES
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
-from zoomingonline.store import CNAMES, DEFAULT_RAW_CHUNK, OVERVIEW_CODEC, SHUFFLES, CodecSpec
 from zoomingonline.stores import DEFAULT_VIEWER
 
 __all__ = [
@@ -21,7 +21,6 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
-_RAW = CodecSpec()
 
 
 class _WholeNumber(click.ParamType):
@@ -67,42 +66,42 @@ def store_options(f: F) -> F:
             click.option(
                 "--codec",
                 type=click.Choice(CNAMES),
-                default=_RAW.cname,
+                default=RAW_CODEC[0],
                 show_default=True,
                 help="Blosc compressor of raw.",
             ),
             click.option(
                 "--clevel",
                 type=click.IntRange(0, 9),
-                default=_RAW.clevel,
+                default=RAW_CODEC[1],
                 show_default=True,
                 help="Compression level of raw.",
             ),
             click.option(
                 "--shuffle",
                 type=click.Choice(tuple(SHUFFLES)),
-                default=_RAW.shuffle,
+                default=RAW_CODEC[2],
                 show_default=True,
                 help="Blosc shuffle filter.",
             ),
             click.option(
                 "--overview-codec",
                 type=click.Choice(CNAMES),
-                default=OVERVIEW_CODEC.cname,
+                default=OVERVIEW_CODEC[0],
                 show_default=True,
                 help="Blosc compressor of the overview levels (lz4: fast, about as small).",
             ),
             click.option(
                 "--overview-clevel",
                 type=click.IntRange(0, 9),
-                default=OVERVIEW_CODEC.clevel,
+                default=OVERVIEW_CODEC[1],
                 show_default=True,
                 help="Compression level of the overview levels.",
             ),
             click.option(
                 "--raw-chunk",
                 type=click.IntRange(min=1),
-                default=DEFAULT_RAW_CHUNK,
+                default=RAW_CHUNK,
                 show_default=True,
                 help="Samples per chunk of raw (what the viewer downloads per zoom step).",
             ),
