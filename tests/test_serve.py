@@ -55,13 +55,13 @@ from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.serve import (
     DEFAULT_VIEWER,
-    READ_LIMIT,
     ServerInfo,
     create_app,
     find_stores,
     serve,
     serve_in_thread,
 )
+from zoomingonline.serve.handler import READ_LIMIT
 
 SECRET = b"TOP SECRET: outside the served folder\n"
 SMALL = bytes(range(256)) * 400  # 102,400 bytes: read and sent in one write
@@ -572,14 +572,14 @@ def test_create_app_runs_on_aiohttp_runners(site: Site) -> None:
 
 def test_a_bug_is_a_500_with_cors(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     """Should answering ever fail, the reader sees a 500 it can read, and the server goes on."""
-    # The module, not a function of the same name the package may export.
-    module = importlib.import_module("zoomingonline.serve")
+    # The module that decides (the handler looks its functions up there on each request).
+    module = importlib.import_module("zoomingonline.serve.http")
 
     def broken(name: str) -> str:
         raise RuntimeError("a bug")
 
     with serve_in_thread(site.root) as info:
-        monkeypatch.setattr(module, "_content_type", broken)
+        monkeypatch.setattr(module, "content_type", broken)
         reply = fetch(info, "/small.bin")
         assert reply.status == 500
         assert reply.header("Access-Control-Allow-Origin") == "*"

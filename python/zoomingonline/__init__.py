@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from zoomingonline import serve  # the package, callable as its function serve()
 from zoomingonline.convert import ConvertSummary, convert, convert_hdf5_to_zarr
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.generate import (
@@ -21,7 +22,6 @@ from zoomingonline.generate import (
     save_zarr,
 )
 from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
-from zoomingonline.serve import serve
 from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
 try:
