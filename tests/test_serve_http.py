@@ -8,10 +8,12 @@ Python's slicing of ``range(size)``, paths against ``os.path.normpath``).
 
 from __future__ import annotations
 
+import decimal
 import email.utils
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -354,7 +356,7 @@ def test_plan_response_conditionals(method: str, headers: dict[str, str], status
     elif status == 206:
         assert plan == Plan(206, 0, 10)
     else:
-        assert plan.count == 0
+        assert plan.length == 0
 
 
 _HEADER_VALUES = {
@@ -445,6 +447,20 @@ RANGES = [
     ("bytes=\u0665-\u0666", 100, Plan(200, 0, 100)),  # Arabic-Indic digits are not digits here
     ("", 100, Plan(200, 0, 100)),
     ("bytes=0-9", 5, Plan(206, 0, 5)),
+    # Numbers longer than Python converts to an int, or than any file.
+    ("bytes=" + "9" * 5000 + "-", 100, Plan(416, 0, 0)),
+    ("bytes=" + "9" * 5000 + "-" + "9" * 5000, 100, Plan(416, 0, 0)),
+    ("bytes=0-" + "9" * 5000, 100, Plan(206, 0, 100)),
+    ("bytes=-" + "9" * 5000, 100, Plan(206, 0, 100)),
+    ("bytes=" + "0" * 5000 + "5-" + "0" * 5000 + "6", 100, Plan(206, 5, 2)),
+    ("bytes=9223372036854775807-", (1 << 63) - 1, Plan(416, 0, 0)),
+    ("bytes=9223372036854775806-", (1 << 63) - 1, Plan(206, (1 << 63) - 2, 1)),
+    ("bytes=99999999999999999999-", (1 << 63) - 1, Plan(416, 0, 0)),
+    ("bytes=-9223372036854775807", (1 << 63) - 1, Plan(206, 0, (1 << 63) - 1)),
+    ("bytes=5-99999999999999999999", (1 << 63) - 1, Plan(206, 5, (1 << 63) - 6)),
+    ("bytes=" + "9" * 25 + "-" + "9" * 21, 100, Plan(200, 0, 100)),  # last before first
+    ("bytes=" + "9" * 21 + "-" + "9" * 25, 100, Plan(416, 0, 0)),
+    ("bytes=" + "2" * 4400 + "-" + "1" * 4400, 100, Plan(200, 0, 100)),
 ]
 
 
@@ -454,6 +470,12 @@ def test_plan_range(spec: str, size: int, plan: Plan) -> None:
 
 
 _DIGITS = "0123456789"
+
+
+def _value(digits: str) -> int:
+    """A number of any length, cut to just above ``size`` where only the order matters."""
+    exact = decimal.Decimal(digits)  # Decimal reads any number of digits
+    return int(min(exact, decimal.Decimal(1 << 64)))
 
 
 def model_range(spec: str, size: int) -> Plan:
@@ -466,12 +488,12 @@ def model_range(spec: str, size: int) -> Plan:
     if not dash or not all(c in _DIGITS for c in first + last):
         return whole
     if first:
-        a = int(first)
-        if last and int(last) < a:
+        if last and decimal.Decimal(last) < decimal.Decimal(first):
             return whole
-        selected = range(size)[a : int(last) + 1 if last else None]
+        a = _value(first)
+        selected = range(size)[a : _value(last) + 1 if last else None]
     elif last:
-        n = int(last)
+        n = _value(last)
         selected = range(size)[size - n :] if n else range(0)
     else:
         return whole
@@ -485,6 +507,16 @@ _NUMBER = st.one_of(
     st.integers(min_value=0, max_value=2000).map(str),
     st.integers(min_value=0, max_value=10**24).map(str),
     st.integers(min_value=0, max_value=99).map(lambda n: f"000{n}"),
+    # Beyond what Python converts to an int (4300 digits), with or without leading zeros.
+    st.builds(
+        lambda zeros, digits: "0" * zeros + digits,
+        st.integers(min_value=0, max_value=5000),
+        st.sampled_from(["", "1", "7", "9" * 21, "9" * 30, "1" + "0" * 4400, "9" * 4400]),
+    ),
+)
+_SIZE = st.one_of(
+    st.integers(min_value=0, max_value=3000),
+    st.integers(min_value=0, max_value=(1 << 63) - 1),  # any file size
 )
 _RANGE_SPEC = st.builds(
     lambda unit, first, sep, last, tail: f"{unit}={first}{sep}{last}{tail}",
@@ -494,7 +526,6 @@ _RANGE_SPEC = st.builds(
     _NUMBER,
     st.sampled_from(["", "", "", ",0-1", ", 5-", " ", "\n", "x"]),
 )
-_SIZE = st.one_of(st.integers(min_value=0, max_value=3000), st.integers(min_value=0))
 
 
 @given(st.one_of(_RANGE_SPEC, st.text(max_size=20)), _SIZE)
@@ -505,14 +536,17 @@ def test_plan_range_is_rfc_slicing(spec: str, size: int) -> None:
     plan = http.plan_range(spec, size)
     assert plan == model_range(spec, size)
     if plan.status == 206:  # within the file, never empty
-        assert plan.count >= 1
+        assert plan.length >= 1
         assert plan.start >= 0
-        assert plan.start + plan.count <= size
+        assert plan.start + plan.length <= size
 
 
 # --------------------------------------------------------------------------------------------
 # Preflights and listings
 # --------------------------------------------------------------------------------------------
+
+
+VIEWER = "https://datamedsci.github.io"
 
 
 @pytest.mark.parametrize(
@@ -522,27 +556,372 @@ def test_plan_range_is_rfc_slicing(spec: str, size: int) -> None:
         ("Range, If-None-Match", "Range, If-None-Match"),
         ("", http.ALLOWED_REQUEST_HEADERS),
         ("range\r\nX-Evil: 1", http.ALLOWED_REQUEST_HEADERS),  # not a token list
+        ("range\n", "range"),  # the value is stripped
+        ("range,\nx", http.ALLOWED_REQUEST_HEADERS),  # a line break inside is not a list
+        ("range,\tx", "range,\tx"),
         ("range,", http.ALLOWED_REQUEST_HEADERS),
         ("a b", http.ALLOWED_REQUEST_HEADERS),
     ],
 )
 def test_preflight_allows_the_asked_headers(asked: str, allowed: str) -> None:
-    headers = {"Access-Control-Request-Method": "GET"}
+    headers = {"Origin": VIEWER, "Access-Control-Request-Method": "GET"}
     if asked:
         headers["Access-Control-Request-Headers"] = asked
-    answer = http.preflight_headers(headers)
+    answer = http.OriginPolicy.build().preflight(headers)
+    assert answer["Access-Control-Allow-Origin"] == VIEWER
     assert answer["Access-Control-Allow-Headers"] == allowed
     assert set(answer["Access-Control-Allow-Methods"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
     assert answer["Allow"] == answer["Access-Control-Allow-Methods"]
     assert int(answer["Access-Control-Max-Age"]) > 0
+    assert "Access-Control-Allow-Private-Network" not in answer  # not asked
     assert "range" in http.ALLOWED_REQUEST_HEADERS.lower()
 
 
-def test_listing_page_escapes_names(tmp_path: Path) -> None:
-    (tmp_path / "a.zarr").mkdir()
-    (tmp_path / "odd <name> & more.txt").write_bytes(b"")
-    (tmp_path / 'q"uote').write_bytes(b"")
-    page = http.listing_page("/x <y>/", str(tmp_path))
+# --------------------------------------------------------------------------------------------
+# Origins
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://datamedsci.github.io/ZoomingOnline/", VIEWER),
+        ("https://DataMedSci.GitHub.io/ZoomingOnline/?data=x#y", VIEWER),
+        ("https://datamedsci.github.io:443/", VIEWER),  # the default port is left out
+        ("http://localhost:80/app", "http://localhost"),
+        ("http://localhost:8080/app", "http://localhost:8080"),
+        ("https://[::1]:8443/", "https://[::1]:8443"),
+        ("http://user:pw@example.org/", "http://example.org"),
+        ("ftp://example.org/", None),
+        ("file:///home/me/viewer.html", None),
+        ("example.org", None),
+        ("https://", None),
+        ("https://example.org:99999/", None),  # no such port
+        ("", None),
+    ],
+)
+def test_origin_of(url: str, origin: str | None) -> None:
+    assert http.origin_of(url) == origin
+
+
+@pytest.mark.parametrize(
+    ("value", "origin"),
+    [
+        ("*", "*"),
+        (" * ", "*"),
+        ("https://lab.example.org", "https://lab.example.org"),
+        ("https://Lab.Example.Org/", "https://lab.example.org"),
+        ("http://lab.example:8080", "http://lab.example:8080"),
+        ("https://lab.example:443", "https://lab.example"),
+        ("http://10.0.0.7:3000", "http://10.0.0.7:3000"),
+        ("http://[fe80::1]:3000", "http://[fe80::1]:3000"),
+        ("https://xn--bcher-kva.example", "https://xn--bcher-kva.example"),
+    ],
+)
+def test_parse_origin_accepts_origins(value: str, origin: str) -> None:
+    assert http.parse_origin(value) == origin
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "null",
+        "example.org",
+        "//example.org",
+        "ftp://example.org",
+        "file:///tmp",
+        "https://example.org/app",
+        "https://example.org/app/",
+        "https://example.org?x=1",
+        "https://example.org?",
+        "https://example.org#top",
+        "https://user@example.org",
+        "https://exa mple.org",
+        "https://example.org:99999",
+        "https://example.org:port",
+        "https://*.example.org",
+        "https://",
+        "**",
+    ],
+)
+def test_parse_origin_refuses_what_is_not_one(value: str) -> None:
+    with pytest.raises(ZoomingOnlineError, match=r"--allow-origin .* is not an origin"):
+        http.parse_origin(value)
+
+
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [
+        (VIEWER, True),
+        ("http://localhost", True),
+        ("http://localhost:1", True),
+        ("http://localhost:65535", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://[::1]:5173", True),
+        ("https://lab.example:8443", True),  # allowed by the policy below
+        ("http://viewer.example:9000", True),  # the --viewer below
+        (None, False),
+        ("", False),
+        ("null", False),
+        ("https://evil.example", False),
+        ("https://datamedsci.github.io.evil.example", False),
+        ("https://evil.github.io", False),
+        ("http://datamedsci.github.io", False),
+        ("https://datamedsci.github.io:8443", False),
+        ("https://lab.example", False),  # another port is another origin
+        ("http://localhost.evil.example", False),
+        ("http://localhost:80.evil.example", False),
+        ("http://localhost:1234567", False),
+        ("http://127.0.0.1.evil.example", False),
+        ("http://127.0.0.2:8000", False),
+        ("https://localhost:8443", False),
+        ("http://[::1].evil.example", False),
+        ("http://localhost:8000/", False),  # browsers send no path: not an origin
+        (" http://localhost:8000", False),
+        ("http://localhost:8000\nX: y", False),
+    ],
+)
+def test_origin_policy_allows(origin: str | None, allowed: bool) -> None:
+    policy = http.OriginPolicy.build(["https://lab.example:8443"], "http://viewer.example:9000/")
+    assert policy.allows(origin) is allowed
+    headers = policy.headers(origin)
+    assert headers["Vary"] == "Origin"
+    if allowed:
+        assert headers["Access-Control-Allow-Origin"] == origin
+        assert headers["Access-Control-Expose-Headers"] == http.EXPOSED_HEADERS
+    else:
+        assert set(headers) == {"Vary"}
+    asked = {"Access-Control-Request-Private-Network": "true"}
+    preflight = policy.preflight({**asked, "Origin": origin} if origin is not None else asked)
+    if allowed:
+        assert preflight["Access-Control-Allow-Private-Network"] == "true"
+        assert preflight["Access-Control-Allow-Origin"] == origin
+    else:
+        assert not [h for h in preflight if h.startswith("Access-Control-")]
+        assert preflight["Allow"] == "GET, HEAD, OPTIONS"
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example", VIEWER, "null"])
+def test_origin_policy_star_allows_every_page(origin: str | None) -> None:
+    policy = http.OriginPolicy.build(["https://lab.example", "*"])
+    assert policy.any_origin
+    assert policy.describe() == ("*",)
+    assert policy.allows(origin)
+    assert policy.headers(origin) == {
+        "Access-Control-Allow-Origin": "*",
+        "Access-Control-Expose-Headers": http.EXPOSED_HEADERS,
+    }
+    preflight = policy.preflight(
+        {"Origin": origin or "", "Access-Control-Request-Private-Network": "true"}
+    )
+    assert preflight["Access-Control-Allow-Private-Network"] == "true"
+
+
+def test_origin_policy_describes_its_origins() -> None:
+    policy = http.OriginPolicy.build("https://b.example", "https://a.example/viewer/")
+    assert policy.describe() == (
+        "https://a.example",
+        "https://b.example",
+        VIEWER,  # the deployed viewer, whatever --viewer says
+        *http.LOOPBACK_ORIGINS,
+    )
+    # A string is one origin, not its characters.
+    assert http.OriginPolicy.build("https://b.example").origins == {"https://b.example", VIEWER}
+    # A viewer that is not on the web adds no origin.
+    assert http.OriginPolicy.build((), "file:///viewer.html").origins == {VIEWER}
+    with pytest.raises(ZoomingOnlineError):
+        http.OriginPolicy.build(["https://ok.example", "bad"])
+
+
+@given(st.text(max_size=40))
+@example("http://localhost:8000")
+@example("https://datamedsci.github.io")
+@example("http://localhost\n")
+@example("https://datamedsci.github.io\n")
+def test_origin_policy_allows_exactly_the_model(origin: str) -> None:
+    """Allowed: the viewer's origin, and http loopback hosts with an optional port."""
+    policy = http.OriginPolicy.build()
+    host, colon, port = origin.removeprefix("http://").rpartition(":")
+    if not colon:
+        host, port = port, ""
+    loopback = (
+        origin.startswith("http://")
+        and host in ("localhost", "127.0.0.1", "[::1]")
+        and (not colon or (port.isascii() and port.isdigit() and 1 <= len(port) <= 5))
+    )
+    assert policy.allows(origin) is (origin == VIEWER or loopback)
+
+
+# --------------------------------------------------------------------------------------------
+# What is served
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stores_tree(tmp_path: Path) -> Path:
+    """Stores among private files: what :func:`http.exposed` must tell apart."""
+    root = tmp_path / "root"
+    files = {
+        "a.zarr/.zgroup": "{}",
+        "a.zarr/.zattrs": "{}",
+        "a.zarr/.zmetadata": "{}",
+        "a.zarr/raw/.zarray": "{}",
+        "a.zarr/raw/0.0": "chunk",
+        "a.zarr/raw/.hidden": "x",
+        "a.zarr/.git/config": "x",
+        "a.zarr/notes.txt": "inside a store: served",
+        "v3.zarr/zarr.json": "{}",
+        "v3.zarr/c/0/0": "chunk",
+        "bare.zarr/.zarray": "{}",  # an array on its own is a store too
+        "bare.zarr/0": "chunk",
+        "runs/2024/b.zarr/.zgroup": "{}",
+        "runs/2024/plan.txt": "x",
+        "runs/.zgroup.bak/x": "x",
+        ".a.zarr.partial-0badc0de/.zgroup": "{}",
+        ".a.zarr.partial-0badc0de/raw/0.0": "x",
+        "a.zarr/raw/.0.0.partial-12345678": "x",
+        ".hidden.zarr/.zgroup": "{}",
+        ".env": "x",
+        "notes.txt": "x",
+        "only_attrs/.zattrs": "{}",  # no group, no array: not a store
+        "only_attrs/x": "x",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / "a.zarr" / "to_notes").symlink_to(root / "notes.txt")
+    (root / "a.zarr" / "to_env").symlink_to(root / ".env")
+    (root / "a.zarr" / "to_v3").symlink_to(root / "v3.zarr", target_is_directory=True)
+    (root / "a.zarr" / "to_partial").symlink_to(
+        root / ".a.zarr.partial-0badc0de", target_is_directory=True
+    )
+    (root / "alias.zarr").symlink_to(root / "a.zarr", target_is_directory=True)
+    (root / "visible_env").symlink_to(root / ".env")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("path", "served"),
+    [
+        ("a.zarr/.zgroup", True),
+        ("a.zarr/.zattrs", True),
+        ("a.zarr/.zmetadata", True),
+        ("a.zarr/raw/.zarray", True),
+        ("a.zarr/raw/0.0", True),
+        ("a.zarr/notes.txt", True),
+        ("v3.zarr/zarr.json", True),
+        ("v3.zarr/c/0/0", True),
+        ("bare.zarr/.zarray", True),
+        ("bare.zarr/0", True),
+        ("runs/2024/b.zarr/.zgroup", True),
+        ("alias.zarr/raw/0.0", True),  # a symlinked store
+        ("a.zarr/to_v3/zarr.json", True),  # a link from one store into another
+        ("a.zarr/raw/.hidden", False),
+        ("a.zarr/.git/config", False),
+        ("a.zarr/raw/.0.0.partial-12345678", False),
+        ("runs/2024/plan.txt", False),  # beside a store, not in it
+        ("runs/.zgroup.bak/x", False),
+        (".a.zarr.partial-0badc0de/.zgroup", False),
+        (".a.zarr.partial-0badc0de/raw/0.0", False),
+        (".hidden.zarr/.zgroup", False),
+        (".env", False),
+        ("notes.txt", False),
+        ("only_attrs/x", False),
+        ("only_attrs/.zattrs", False),
+        ("a.zarr/to_notes", False),  # links out of the stores
+        ("a.zarr/to_env", False),
+        ("a.zarr/to_partial/raw/0.0", False),
+        ("visible_env", False),
+    ],
+)
+def test_exposed(stores_tree: Path, path: str, served: bool) -> None:
+    root = str(stores_tree)
+    parts = path.split("/")
+    found = http.locate(root, parts)
+    assert found is not None, path
+    assert http.exposed(root, parts, found[0]) is served
+
+
+def test_everything_is_exposed_when_the_root_is_a_store(stores_tree: Path) -> None:
+    root = str(stores_tree / "a.zarr")
+    for path, served in [
+        (".zgroup", True),
+        ("raw/0.0", True),
+        ("notes.txt", True),
+        (".git/config", False),
+        ("raw/.hidden", False),
+        ("to_notes", False),  # outside the served folder: locate refuses it
+    ]:
+        found = http.locate(root, path.split("/"))
+        assert (found is not None and http.exposed(root, path.split("/"), found[0])) is served
+
+
+@pytest.mark.parametrize(
+    ("path", "names"),
+    [
+        ("", ["a.zarr/", "bare.zarr/", "runs/", "v3.zarr/"]),  # stores and the way to them
+        ("runs", ["2024/"]),
+        ("runs/2024", ["b.zarr/"]),
+        ("a.zarr", [".zattrs", ".zgroup", ".zmetadata", "notes.txt", "raw/", "to_v3/"]),
+        ("a.zarr/raw", [".zarray", "0.0"]),
+        ("alias.zarr/raw", [".zarray", "0.0"]),
+        ("a.zarr/to_v3", ["c/", "zarr.json"]),
+        ("only_attrs", None),
+        (".a.zarr.partial-0badc0de", None),
+        (".a.zarr.partial-0badc0de/raw", None),
+        ("a.zarr/.git", None),
+        ("a.zarr/to_partial", None),
+        ("runs/.zgroup.bak", None),
+    ],
+)
+def test_listing_names(stores_tree: Path, path: str, names: list[str] | None) -> None:
+    root = str(stores_tree)
+    parts = path.split("/") if path else []
+    found = http.locate(root, parts)
+    assert found is not None
+    got = http.listing_names(root, parts, found[0])
+    if names is None or "bare.zarr/" not in names:
+        assert got == names
+    else:
+        # A bare array is served but not looked for by find_stores: listed or not, never more.
+        assert got is not None
+        assert set(got) <= set(names)
+        assert set(names) - set(got) <= {"bare.zarr/"}
+
+
+@pytest.mark.parametrize(
+    ("parts", "location"),
+    [
+        ([], "/"),
+        (["evil.com"], "/evil.com/"),
+        (["a b", "c"], "/a%20b/c/"),
+        (["?x", "#y"], "/%3Fx/%23y/"),
+        (["%2f"], "/%252f/"),
+    ],
+)
+def test_listing_location(parts: list[str], location: str) -> None:
+    assert http.listing_location(parts) == location
+
+
+@given(st.text(alphabet=st.sampled_from("/\\.%2fFe:@?#évil"), max_size=30))
+@example("//evil.com")
+@example("/%2F%2Fevil.com")
+@example("///evil.com/")
+def test_listing_location_stays_on_this_server(raw: str) -> None:
+    """A redirect target built from any request path is a path on this server."""
+    parts = http.split_path(raw)
+    if parts is None:
+        return
+    location = http.listing_location(parts)
+    assert location.startswith("/")
+    assert not location.startswith("//")
+    assert "\\" not in location
+    assert http.split_path(location) == parts  # and names the same folder
+
+
+def test_listing_page_escapes_names() -> None:
+    page = http.listing_page("/x <y>/", ["a.zarr/", "odd <name> & more.txt", 'q"uote'])
     assert "<title>/x &lt;y&gt;/</title>" in page
     assert '<a href="a.zarr/">a.zarr/</a>' in page
     assert "odd &lt;name&gt; &amp; more.txt" in page
@@ -563,7 +942,7 @@ def test_http_module_needs_no_aiohttp() -> None:
         "print(h.plan_range('bytes=0-1', 5), callable(s.serve))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "Plan(status=206, start=0, count=2) True"
+    assert out.stdout.strip() == "Plan(status=206, start=0, length=2) True"
 
 
 def test_serve_is_callable_whichever_object_the_name_holds(tmp_path: Path) -> None:
@@ -589,3 +968,17 @@ def test_the_serve_modules_import_through_the_package_name() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["zoomingonline.serve.http", "True", "True"]
+
+
+def test_a_new_store_is_served_and_a_removed_one_not_within_the_ttl(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "late.zarr").mkdir(parents=True)
+    (root / "late.zarr" / "0").write_bytes(b"chunk")
+    path = str(root / "late.zarr" / "0")
+    assert not http.exposed(str(root), ["late.zarr", "0"], path)
+    (root / "late.zarr" / ".zgroup").write_text("{}")  # the store is complete
+    time.sleep(http.NODE_TTL + 0.1)
+    assert http.exposed(str(root), ["late.zarr", "0"], path)
+    (root / "late.zarr" / ".zgroup").unlink()
+    time.sleep(http.NODE_TTL + 0.1)
+    assert not http.exposed(str(root), ["late.zarr", "0"], path)

@@ -15,12 +15,12 @@ import asyncio
 import logging
 import os
 import stat
-from collections.abc import Awaitable, Callable, Mapping
-from urllib.parse import unquote
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aiohttp import web
 
 from zoomingonline.serve import http
+from zoomingonline.stores import DEFAULT_VIEWER
 
 __all__ = ["READ_LIMIT", "Handler", "create_app", "create_handler"]
 
@@ -117,38 +117,42 @@ async def _file_response(
 
 
 def create_handler(
-    directory: str | os.PathLike[str], *, allow_origin: str = "*", listing: bool = False
+    directory: str | os.PathLike[str],
+    *,
+    allow_origins: str | Iterable[str] = (),
+    viewer: str = DEFAULT_VIEWER,
+    listing: bool = False,
 ) -> Handler:
     """The request handler that serves ``directory``, for aiohttp's low-level server.
 
-    Every response it returns carries the CORS headers, errors included.
-    :func:`zoomingonline.serve.serve` runs it on ``aiohttp.web.Server``; :func:`create_app`
-    wraps it in an application. The parameters are those of :func:`create_app`.
+    Every response it returns carries the CORS headers the request's origin is entitled
+    to, errors included. :func:`zoomingonline.serve.serve` runs it on
+    ``aiohttp.web.Server``; :func:`create_app` wraps it in an application. The
+    parameters are those of :func:`create_app`.
     """
     http.require_aiohttp()
     root = str(http.check_directory(directory))
-    cors = {
-        "Access-Control-Allow-Origin": allow_origin,
-        "Access-Control-Expose-Headers": http.EXPOSED_HEADERS,
-    }
-    if allow_origin != "*":
-        cors["Vary"] = "Origin"
+    policy = http.OriginPolicy.build(allow_origins, viewer)
 
-    async def listing_response(raw_path: str, folder: str) -> web.StreamResponse:
-        if not raw_path.endswith("/"):
-            raise web.HTTPMovedPermanently(location=raw_path + "/")
+    async def listing_response(raw_path: str, parts: list[str], folder: str) -> web.StreamResponse:
         loop = asyncio.get_running_loop()
         try:
-            page = await loop.run_in_executor(None, http.listing_page, unquote(raw_path), folder)
+            names = await loop.run_in_executor(None, http.listing_names, root, parts, folder)
         except OSError:
-            raise web.HTTPNotFound() from None
+            names = None
+        if names is None:
+            raise web.HTTPNotFound()
+        location = http.listing_location(parts)
+        if raw_path != location:
+            raise web.HTTPMovedPermanently(location=location)
+        page = http.listing_page("/" + "".join(name + "/" for name in parts), names)
         return web.Response(
             text=page, content_type="text/html", headers={"Cache-Control": "no-cache"}
         )
 
-    async def respond(request: web.BaseRequest) -> web.StreamResponse:
+    async def respond(request: web.BaseRequest, cors: dict[str, str]) -> web.StreamResponse:
         if request.method == "OPTIONS":
-            return web.Response(status=204, headers=http.preflight_headers(request.headers))
+            return web.Response(status=204, headers=policy.preflight(request.headers))
         if request.method not in ("GET", "HEAD"):
             raise web.HTTPMethodNotAllowed(request.method, http.ALLOWED_METHODS)
         raw_path = request.rel_url.raw_path
@@ -163,15 +167,20 @@ def create_handler(
         path, st = found
         if stat.S_ISDIR(st.st_mode):
             if listing:
-                return await listing_response(raw_path, path)
+                return await listing_response(raw_path, parts, path)
+            raise web.HTTPNotFound()
+        # Only the files of stores: anything else is as good as missing.
+        if not http.exposed(root, parts, path):
             raise web.HTTPNotFound()
         if not stat.S_ISREG(st.st_mode):
             raise web.HTTPForbidden(text="403: Forbidden")
         return await _file_response(request, path, st, http.content_type(parts[-1]), cors)
 
     async def handle(request: web.BaseRequest) -> web.StreamResponse:
+        # The CORS headers this request's origin is entitled to, on every answer.
+        cors = policy.headers(request.headers.get("Origin"))
         try:
-            response = await respond(request)
+            response = await respond(request, cors)
         except web.HTTPException as exc:
             exc.headers.update(cors)
             raise
@@ -186,7 +195,11 @@ def create_handler(
 
 
 def create_app(
-    directory: str | os.PathLike[str], *, allow_origin: str = "*", listing: bool = False
+    directory: str | os.PathLike[str],
+    *,
+    allow_origins: str | Iterable[str] = (),
+    viewer: str = DEFAULT_VIEWER,
+    listing: bool = False,
 ) -> web.Application:
     """The aiohttp application that serves ``directory``.
 
@@ -198,12 +211,16 @@ def create_app(
     Parameters
     ----------
     directory : path-like
-        The folder to serve; only regular files under it are readable.
-    allow_origin : str
-        The ``Access-Control-Allow-Origin`` of every response: ``*`` or one origin such as
-        ``https://datamedsci.github.io``.
+        The folder to serve. Only the files of the Zarr stores under it are served (see
+        :func:`zoomingonline.serve.http.exposed`).
+    allow_origins : str or iterable of str
+        Origins (``https://example.org``) whose pages may read the files, besides the
+        viewer's and those of pages on this machine; ``"*"`` lets every page read them.
+    viewer : str
+        The viewer's URL: its origin may read the files.
     listing : bool
-        Answer requests for folders with a list of their entries (otherwise 404).
+        Answer requests for folders with a list of the stores and the folders leading to
+        them (otherwise 404).
 
     Returns
     -------
@@ -212,9 +229,10 @@ def create_app(
     Raises
     ------
     ZoomingOnlineError
-        If aiohttp is missing, or ``directory`` is not a readable folder.
+        If aiohttp is missing, ``directory`` is not a readable folder, or an origin is
+        not one.
     """
-    handler = create_handler(directory, allow_origin=allow_origin, listing=listing)
+    handler = create_handler(directory, allow_origins=allow_origins, viewer=viewer, listing=listing)
     app = web.Application()
     app.router.add_route("*", "/{path:.*}", handler)
     return app

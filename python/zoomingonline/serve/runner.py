@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -39,7 +39,8 @@ __all__ = [
     "DEFAULT_VIEWER",
     "KEEPALIVE_TIMEOUT",
     "LISTEN_BACKLOG",
-    "SHUTDOWN_TIMEOUT",
+    "SHUTDOWN_GRACE",
+    "STOP_BOUND",
     "ServerInfo",
     "StoreLink",
     "auto_workers",
@@ -54,8 +55,12 @@ DEFAULT_HOST = stores.SERVE_HOST
 DEFAULT_PORT = stores.SERVE_PORT
 #: The logger of the access log (one INFO record per request).
 ACCESS_LOGGER = "zoomingonline.access"
-#: Seconds a shutdown waits for responses in flight (a stalled client must not hold it).
-SHUTDOWN_TIMEOUT = 1.0
+#: Seconds responses in flight get to finish when the server stops; then they are cut
+#: off, so that a stalled reader cannot hold the shutdown. aiohttp waits twice this long
+#: at most: for the handlers to finish, then for them to end once cancelled.
+SHUTDOWN_GRACE = 1.0
+#: A stopped server has exited within this many seconds (the documented bound).
+STOP_BOUND = 2.0
 KEEPALIVE_TIMEOUT = 15.0
 LISTEN_BACKLOG = 1024
 #: Seconds between a worker's checks that its parent is still there.
@@ -102,6 +107,9 @@ class ServerInfo:
         The stores found under ``directory`` at start.
     workers : int
         Processes answering requests.
+    origins : tuple of str
+        The origins whose pages may read the stores: ``("*",)`` for every one, else the
+        named ones, then the loopback patterns (``http://localhost:*``...).
     """
 
     directory: Path
@@ -110,6 +118,7 @@ class ServerInfo:
     url: str
     stores: list[StoreLink] = field(default_factory=list)
     workers: int = 1
+    origins: tuple[str, ...] = ()
 
 
 def find_stores(
@@ -214,6 +223,11 @@ def auto_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _check_port(port: int) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ZoomingOnlineError(f"port must be a number from 0 to 65535, not {port!r}")
+
+
 def _listen(host: str, port: int) -> socket.socket:
     """A listening socket on the first address ``host`` resolves to, shared by every worker."""
     try:
@@ -236,17 +250,23 @@ class _Server:
         host: str,
         port: int,
         *,
-        allow_origin: str,
+        allow_origins: str | Iterable[str],
         listing: bool,
         viewer: str,
         access_log: bool,
     ) -> None:
+        _check_port(port)
         self.root = http.check_directory(directory)
+        self.allow_origins = (
+            [allow_origins] if isinstance(allow_origins, str) else list(allow_origins)
+        )
+        self.policy = http.OriginPolicy.build(self.allow_origins, viewer)
         http.require_aiohttp()
         from zoomingonline.serve.handler import create_handler
 
-        self.handler = create_handler(self.root, allow_origin=allow_origin, listing=listing)
-        self.allow_origin = allow_origin
+        self.handler = create_handler(
+            self.root, allow_origins=self.allow_origins, viewer=viewer, listing=listing
+        )
         self.listing = listing
         self.host = host
         self.port = port
@@ -268,17 +288,19 @@ class _Server:
             access_log_class=_access_logger_class(),
             keepalive_timeout=KEEPALIVE_TIMEOUT,
         )
-        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_GRACE / 2)
         await runner.setup()
-        await web.SockSite(runner, self.sock).start()
+        # The backlog again: the site listens anew, with 128 unless told.
+        await web.SockSite(runner, self.sock, backlog=LISTEN_BACKLOG).start()
         self.runner = runner
         port = int(self.sock.getsockname()[1])
         url = f"http://{_browser_host(self.host)}:{port}/"
+        origins = self.policy.describe()
         if sock is not None:  # a worker: the parent has listed the stores
-            return ServerInfo(self.root, self.host, port, url)
+            return ServerInfo(self.root, self.host, port, url, origins=origins)
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, find_stores, self.root, url, self.viewer)
-        info = ServerInfo(self.root, self.host, port, url, found)
+        info = ServerInfo(self.root, self.host, port, url, found, origins=origins)
         log.info("serving %s at %s", self.root, url)
         for store in found:
             log.info("store %s: %s", store.path, store.viewer)
@@ -306,7 +328,8 @@ class _Server:
         config = {
             "fd": fd,
             "root": str(self.root),
-            "allow_origin": self.allow_origin,
+            "allow_origins": self.allow_origins,
+            "viewer": self.viewer,
             "listing": self.listing,
             "access_log": self.access_log
             and logging.getLogger(ACCESS_LOGGER).isEnabledFor(logging.INFO),
@@ -325,11 +348,17 @@ class _Server:
         return started
 
 
-def _stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+def _signal_workers(workers: list[subprocess.Popen[bytes]]) -> float:
+    """Ask the workers to stop; the time by which they must have."""
     for proc in workers:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 2 * SHUTDOWN_TIMEOUT + 5
+    # Their own grace, and a little to exit, within the bound of the whole server.
+    return time.monotonic() + (SHUTDOWN_GRACE + STOP_BOUND) / 2
+
+
+def _reap_workers(workers: list[subprocess.Popen[bytes]], deadline: float) -> None:
+    """Wait for the signalled workers until ``deadline``; kill those still running then."""
     for proc in workers:
         try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
@@ -354,9 +383,9 @@ def worker_main() -> None:
         config["root"],
         "",
         0,
-        allow_origin=config["allow_origin"],
+        allow_origins=config["allow_origins"],
         listing=config["listing"],
-        viewer=DEFAULT_VIEWER,
+        viewer=config["viewer"],
         access_log=config["access_log"],
     )
     sock = socket.socket(fileno=config["fd"])
@@ -382,30 +411,39 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     *,
-    allow_origin: str = "*",
+    allow_origins: str | Iterable[str] = (),
     listing: bool = False,
     viewer: str = DEFAULT_VIEWER,
     access_log: bool = True,
     workers: int = 1,
     ready: Callable[[ServerInfo], None] | None = None,
 ) -> None:
-    """Serve ``directory`` over HTTP with CORS until Ctrl-C (SIGINT) or SIGTERM.
+    """Serve the stores under ``directory`` over HTTP with CORS until SIGINT or SIGTERM.
+
+    On either signal the server stops: responses in flight get :data:`SHUTDOWN_GRACE`
+    seconds to finish, and the call returns within :data:`STOP_BOUND` seconds, however
+    the clients behave.
 
     Parameters
     ----------
     directory : path-like
-        The folder to serve; only regular files under it are readable.
+        The folder to serve. Only the files of the Zarr stores under it are served (no
+        other file, no dotfile but Zarr's metadata, nothing of a store being written).
     host : str
         The address to bind: loopback by default, so only this machine can connect.
         ``0.0.0.0`` serves every network the machine is on.
     port : int
-        The port; 0 picks a free one (see ``ready``).
-    allow_origin : str
-        ``Access-Control-Allow-Origin`` of every response.
+        The port, 0 to 65535; 0 picks a free one (see ``ready``).
+    allow_origins : str or iterable of str
+        Origins (``https://example.org``) whose pages may read the stores, besides the
+        viewer's (the origin of ``viewer`` and of the deployed viewer) and pages on this
+        machine (``http://localhost:*``, ``http://127.0.0.1:*``, ``http://[::1]:*``).
+        ``"*"`` lets every web page read them. Other pages get no CORS headers.
     listing : bool
-        List folders' entries (otherwise a folder is a 404).
+        Answer folders with a list of the stores and the folders leading to them
+        (otherwise a folder is a 404).
     viewer : str
-        Viewer base URL of the links in :attr:`ServerInfo.stores`.
+        Viewer base URL of the links in :attr:`ServerInfo.stores`; its origin may read.
     access_log : bool
         Log one INFO record per request to the ``zoomingonline.access`` logger (from
         worker processes: to their stderr, when that logger is enabled for INFO here).
@@ -419,14 +457,15 @@ def serve(
     Raises
     ------
     ZoomingOnlineError
-        If aiohttp is missing, ``directory`` is not a readable folder, or the address
-        cannot be bound (a port in use, for one).
+        If aiohttp is missing, ``directory`` is not a readable folder, the port is out
+        of range, an origin is not one, or the address cannot be bound (a port in use,
+        for one).
     """
     server = _Server(
         directory,
         host,
         port,
-        allow_origin=allow_origin,
+        allow_origins=allow_origins,
         listing=listing,
         viewer=viewer,
         access_log=access_log,
@@ -449,9 +488,12 @@ def serve(
                     ready(info)
                 await stop.wait()
         finally:
-            if spawned:
-                await asyncio.get_running_loop().run_in_executor(None, _stop_workers, spawned)
+            # The workers stop in parallel with this process's own connections.
+            deadline = _signal_workers(spawned)
             await server.stop()
+            if spawned:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(None, _reap_workers, spawned, deadline)
 
     # Without signal handlers (not the main thread), Ctrl-C arrives as KeyboardInterrupt:
     # asyncio.run cancels run(), which still stops the server in its finally.
@@ -491,7 +533,7 @@ def serve_in_thread(
     host: str = DEFAULT_HOST,
     port: int = 0,
     *,
-    allow_origin: str = "*",
+    allow_origins: str | Iterable[str] = (),
     listing: bool = False,
     viewer: str = DEFAULT_VIEWER,
     access_log: bool = True,
@@ -515,7 +557,7 @@ def serve_in_thread(
         directory,
         host,
         port,
-        allow_origin=allow_origin,
+        allow_origins=allow_origins,
         listing=listing,
         viewer=viewer,
         access_log=access_log,
