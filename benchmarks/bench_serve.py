@@ -183,7 +183,7 @@ def start_server(name: str, root: Path, work: Path) -> Iterator[tuple[int, int]]
     """Start a server on a free loopback port; yield (its pid, the port); stop it."""
     port = free_port()
     if name.startswith("ours"):
-        code = "from zoomingonline.cli_serve import serve_command; serve_command()"
+        code = "import sys; from zoomingonline.cli import main; main(['serve', *sys.argv[1:]])"
         cmd = [sys.executable, "-c", code, str(root), "--port", str(port)]
         if name == "ours-w1":
             cmd += ["--workers", "1"]

@@ -55,7 +55,8 @@ from test_viewer_compat import (
     segments,
     write_h5,
 )
-from zoomingonline.cli_serve import _is_loopback, _print_banner, serve_command
+from zoomingonline.cli import main
+from zoomingonline.cli.serve import _is_loopback, _print_banner, serve_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.serve import (
@@ -1144,7 +1145,7 @@ def test_busy_port_is_one_clear_error(site: Site) -> None:
             serve_in_thread(site.root, port=port),
         ):
             pass
-        result = CliRunner().invoke(serve_command, [str(site.root), "--port", str(port)])
+        result = CliRunner().invoke(main, ["serve", str(site.root), "--port", str(port)])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use;"
@@ -1248,7 +1249,7 @@ def test_negative_workers_is_a_clear_error(site: Site) -> None:
 
 
 def test_cli_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
-    result = CliRunner().invoke(serve_command, [str(tmp_path / "nope"), "--port", "0"])
+    result = CliRunner().invoke(main, ["serve", str(tmp_path / "nope"), "--port", "0"])
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"Error: cannot serve {tmp_path / 'nope'}: no such folder"
@@ -1256,7 +1257,7 @@ def test_cli_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_cli_help() -> None:
-    result = CliRunner().invoke(serve_command, ["--help"])
+    result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
     for option in ("--port", "--host", "--allow-origin", "--list", "--viewer", "--quiet"):
         assert option in result.output
@@ -1264,12 +1265,12 @@ def test_cli_help() -> None:
 
 @contextlib.contextmanager
 def running_command(*args: str) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
-    """``zoomingonline serve`` (the command alone) in a subprocess.
+    """``zoomingonline serve`` in a subprocess.
 
     Yields the process, its base URL and a list that receives, once the process has
     ended, everything it wrote to stdout and stderr.
     """
-    code = "from zoomingonline.cli_serve import serve_command; serve_command()"
+    code = "import sys; from zoomingonline.cli import main; main(['serve', *sys.argv[1:]])"
     proc = subprocess.Popen(
         [sys.executable, "-u", "-c", code, *args],
         stdout=subprocess.PIPE,
@@ -1732,7 +1733,7 @@ class Ran:
 
 def run_command(*args: str, prefix: tuple[str, ...] = ()) -> Ran:
     """``zoomingonline serve ARGS`` to its end (killed after 20 s: it should not serve)."""
-    code = "from zoomingonline.cli_serve import serve_command; serve_command()"
+    code = "import sys; from zoomingonline.cli import main; main(['serve', *sys.argv[1:]])"
     proc = subprocess.run(
         [*prefix, sys.executable, "-c", code, *args],
         capture_output=True,
@@ -1752,7 +1753,7 @@ def run_command(*args: str, prefix: tuple[str, ...] = ()) -> Ran:
     ],
 )
 def test_bad_numbers_are_one_error_line(site: Site, args: list[str], error: str) -> None:
-    result = CliRunner().invoke(serve_command, [str(site.root), *args])
+    result = CliRunner().invoke(main, ["serve", str(site.root), *args])
     assert result.exit_code == 1
     assert result.output.splitlines() == [error]
 
@@ -1785,7 +1786,7 @@ def test_a_folder_that_is_not_one_is_one_error_line(tmp_path: Path) -> None:
         (tmp_path / "file.zarr", "not a folder"),
         (tmp_path / "missing", "no such folder"),
     ]:
-        result = CliRunner().invoke(serve_command, [str(path), "--port", "0"])
+        result = CliRunner().invoke(main, ["serve", str(path), "--port", "0"])
         assert result.exit_code == 1
         assert result.output.splitlines() == [f"Error: cannot serve {path}: {why}"]
 
@@ -1840,7 +1841,7 @@ def test_cli_allow_origin_repeats(site: Site) -> None:
 
 
 def test_cli_help_says_the_defaults() -> None:
-    result = CliRunner().invoke(serve_command, ["--help"])
+    result = CliRunner().invoke(main, ["serve", "--help"])
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     for said in (

@@ -1,7 +1,4 @@
-"""``zoomingonline serve``: the command, which parses options and calls the server.
-
-Registered on the group in :mod:`zoomingonline.cli` with ``main.add_command(serve_command)``.
-"""
+"""``zoomingonline serve``: the command, which parses options and calls the server."""
 
 from __future__ import annotations
 
@@ -13,7 +10,6 @@ from typing import Any
 
 import click
 
-from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.serve import ACCESS_LOGGER, DEFAULT_HOST, DEFAULT_PORT
 from zoomingonline.stores import DEFAULT_VIEWER
 
@@ -144,8 +140,6 @@ def serve_command(
             workers=workers,
             ready=_print_banner,
         )
-    except ZoomingOnlineError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         access.removeHandler(handler)
         access.setLevel(saved[0])
