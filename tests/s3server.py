@@ -548,6 +548,14 @@ AWS_VARIABLES = (
     "S3_ENDPOINT_URL",
     "S3_BUCKET_NAME",
 )
+#: A Slurm array task's variables: ``import`` reads its shard from them.
+SLURM_VARIABLES = (
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_COUNT",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_STEP",
+)
 
 
 def use_server_env(

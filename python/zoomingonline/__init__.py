@@ -20,9 +20,10 @@ from zoomingonline.generate import (
     generate_realistic_data,
     save_zarr,
 )
+from zoomingonline.importer import batch_convert, import_paths
 from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+from zoomingonline.s3 import upload_store, upload_to_s3
 from zoomingonline.serve import serve
-from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
 try:
     __version__ = version("zoomingonline")
