@@ -17,12 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import h5py
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
+from s3data import SMALL, write_h5
 from s3server import AWS_VARIABLES, SLURM_VARIABLES, SeaweedS3
 from zoomingonline.cli_s3 import import_command
 from zoomingonline.cluster import parse_shard, require_dask, shard_from_env, shard_inputs
@@ -32,8 +31,6 @@ from zoomingonline.s3 import S3Config
 
 ROOT = Path(__file__).resolve().parent.parent
 SLURM_SCRIPT = ROOT / "examples" / "run_importer.slurm"
-#: Small chunks: quick conversions with many objects.
-SMALL = {"raw_chunk": 500, "target": 40, "min_bin": 4}
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -50,17 +47,6 @@ def dask_cluster() -> Iterator[Any]:
         yield cluster
     finally:
         cluster.close()
-
-
-def write_h5(path: Path, seed: int, shape: tuple[int, int, int, int] = (2, 1, 2, 3000)) -> Path:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as f:
-        f["samples"] = rng.integers(-3000, 3000, size=shape, dtype=np.int16)
-        f["vertical_gain"] = np.full(shape[:2], 1e-4)
-        f["vertical_offset"] = np.full(shape[:2], -0.2)
-        f.attrs["horiz_interval"] = 2e-9
-    return path
 
 
 def campaign(folder: Path, n: int) -> list[Path]:

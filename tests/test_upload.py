@@ -29,61 +29,26 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
+from s3data import (
+    CHUNK0,
+    SMALL,
+    config,
+    local_objects,
+    make_store,
+    remote_bytes,
+    remote_keys,
+    write_h5,
+)
 from s3server import FaultProxy, SeaweedS3, free_port
 from zoomingonline.cli_s3 import import_command, upload_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.importer import batch_convert, find_inputs, import_paths
-from zoomingonline.s3 import S3Config, read_dotenv, resolve_config, upload_store, upload_to_s3
+from zoomingonline.s3 import read_dotenv, resolve_config, upload_store, upload_to_s3
 from zoomingonline.s3.sync import MIN_PART_SIZE
 from zoomingonline.stores import DEFAULT_VIEWER, METADATA_NAMES, viewer_url
 
-#: The first raw chunk's key (a Zarr chunk key, not an address).
-CHUNK0 = "0.0.0.0"  # noqa: S104
-#: Small chunks, so that a store has many objects.
-SMALL = {"raw_chunk": 500, "target": 40, "min_bin": 4}
-
-
 # -- helpers -------------------------------------------------------------------------------
-
-
-def write_h5(path: Path, shape: tuple[int, int, int, int] = (2, 1, 2, 3000), seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as f:
-        f["samples"] = rng.integers(-3000, 3000, size=shape, dtype=np.int16)
-        f["vertical_gain"] = np.full(shape[:2], 1e-4)
-        f["vertical_offset"] = np.full(shape[:2], -0.2)
-        f.attrs["horiz_interval"] = 2e-9
-    return path
-
-
-def make_store(tmp_path: Path, name: str = "run", seed: int = 0, **options: Any) -> Path:
-    h5 = write_h5(tmp_path / "in" / f"{name}.h5", seed=seed)
-    out = tmp_path / "stores" / f"{name}.zarr"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    convert(h5, out, overwrite=True, **(options or SMALL))
-    return out
-
-
-def local_objects(store: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(store).as_posix(): p.read_bytes()
-        for p in sorted(store.rglob("*"))
-        if p.is_file()
-    }
-
-
-def remote_keys(client: Any, bucket: str, prefix: str = "") -> dict[str, dict[str, Any]]:
-    out = {}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            out[item["Key"]] = item
-    return out
-
-
-def remote_bytes(client: Any, bucket: str, key: str) -> bytes:
-    return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def invoke(command: Any, *args: str | Path) -> Result:
@@ -104,10 +69,6 @@ def assert_one_error(result: Result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
-
-
-def config(s3: SeaweedS3, bucket: str, prefix: str = "", **kw: Any) -> S3Config:
-    return resolve_config(bucket, prefix=prefix, environ=s3.env(), env_file=os.devnull, **kw)
 
 
 # -- configuration (no server) -------------------------------------------------------------
@@ -590,6 +551,51 @@ def test_failed_upload_keeps_the_local_store(s3: SeaweedS3, bucket: str, tmp_pat
     assert summary.ok
     assert summary.files[0].convert is None
     assert summary.files[0].local_deleted
+
+
+def test_import_replaces_only_a_store_it_made_from_this_input(
+    s3: SeaweedS3, bucket: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = write_h5(tmp_path / "a" / "run.h5", seed=1)
+    summary = import_paths([first], config=config(s3, bucket, "a"), output_dir=out, keep_local=True)
+    assert summary.ok
+    kept = local_objects(out / "run.zarr")
+    # Another recording of the same name, imported into the same folder: the store there
+    # was made by import, but from the other file, so it is neither replaced nor deleted.
+    other = write_h5(tmp_path / "b" / "run.h5", seed=2)
+    summary = import_paths([other], config=config(s3, bucket, "b"), output_dir=out)
+    (result,) = summary.files
+    assert result.status == "failed"
+    assert "not the store import made from" in (result.error or "")
+    assert local_objects(out / "run.zarr") == kept
+    # The same file again, changed: its own store is replaced, uploaded, then deleted.
+    write_h5(first, seed=3)
+    summary = import_paths([first], config=config(s3, bucket, "a"), output_dir=out)
+    assert summary.ok
+    assert summary.files[0].convert is not None
+    assert summary.files[0].local_deleted
+    assert list(out.iterdir()) == []
+
+
+def test_import_leaves_a_folder_it_did_not_make(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5")
+    out = tmp_path / "out"
+    mine = out / "run.zarr"
+    (mine / "notes").mkdir(parents=True)
+    (mine / "notes" / "todo.txt").write_text("not a store")
+    # A record naming this input beside it (left over, or copied): still not import's store.
+    record = {"fingerprint": "old", "input": str(h5.resolve())}
+    (out / ".run.zarr.import.json").write_text(json.dumps(record))
+    for keep_local in (False, True):
+        summary = import_paths(
+            [h5], config=config(s3, bucket), output_dir=out, keep_local=keep_local
+        )
+        (result,) = summary.files
+        assert result.status == "failed"
+        assert "move it away" in (result.error or "")
+        assert (mine / "notes" / "todo.txt").read_text() == "not a store"
+        assert sorted(p.name for p in mine.iterdir()) == ["notes"]
 
 
 # -- errors ----------------------------------------------------------------------------------

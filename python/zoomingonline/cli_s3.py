@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from zoomingonline import interrupts
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.s3 import CHECKSUM_MODES, DEFAULT_JOBS
 from zoomingonline.stores import DEFAULT_VIEWER
@@ -224,6 +226,24 @@ def s3_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return decorated
 
 
+class _StoppedBySigint(click.ClickException):
+    """A run stopped by Ctrl-C: one error line, the shell's exit status 130."""
+
+    exit_code = 128 + signal.SIGINT
+
+
+class _StoppedBySigterm(click.ClickException):
+    """A run stopped by SIGTERM: one error line, the shell's exit status 143."""
+
+    exit_code = 128 + signal.SIGTERM
+
+
+def _interrupted(exc: interrupts.Interrupted) -> click.ClickException:
+    """One line for a run stopped by a signal, with the shell's exit status for it."""
+    kind = _StoppedBySigterm if exc.signum == signal.SIGTERM else _StoppedBySigint
+    return kind(f"{exc}; run the same command again to resume")
+
+
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
@@ -245,8 +265,14 @@ def _print_upload(summary: UploadSummary) -> None:
             f" ({_mb(s.uploaded_bytes)}), {s.skipped:,} skipped, {len(s.failed):,} failed,"
             f" {s.seconds:.2f} s; {state}"
         )
-    for key, why in list(s.failed.items())[:10]:
-        click.echo(f"  failed: {key}: {why}")
+    by_reason: dict[str, list[str]] = {}
+    for key, why in s.failed.items():
+        by_reason.setdefault(why, []).append(key)
+    for why, keys in list(by_reason.items())[:10]:
+        if len(keys) == 1:
+            click.echo(f"  failed: {keys[0]}: {why}")
+        else:
+            click.echo(f"  failed: {len(keys):,} objects (first: {keys[0]}): {why}")
     for label, keys in (("missing", s.missing), ("different", s.different)):
         for key in keys[:10]:
             click.echo(f"  {label} in the bucket: {key}")
@@ -288,20 +314,23 @@ def upload_command(
 
     _quiet_boto_logs()
     try:
-        config = s3.resolve()
-        with _bars(quiet) as bars:
-            summary = upload_store(
-                store,
-                config=config,
-                jobs=jobs,
-                cors=cors,
-                public=public,
-                dry_run=dry_run,
-                viewer=viewer,
-                progress=lambda done, total: bars("upload", store.name, done, total),
-            )
+        with interrupts.handling_signals():
+            config = s3.resolve()
+            with _bars(quiet) as bars:
+                summary = upload_store(
+                    store,
+                    config=config,
+                    jobs=jobs,
+                    cors=cors,
+                    public=public,
+                    dry_run=dry_run,
+                    viewer=viewer,
+                    progress=lambda done, total: bars("upload", store.name, done, total),
+                )
     except ZoomingOnlineError as exc:
         raise click.ClickException(str(exc)) from None
+    except interrupts.Interrupted as exc:
+        raise _interrupted(exc) from None
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; run the same command again to resume") from None
     if not quiet:
@@ -419,27 +448,30 @@ def import_command(
 
     _quiet_boto_logs()
     try:
-        shard_of = parse_shard(shard) if shard else shard_from_env()
-        config = None if skip_upload else s3.resolve()
-        with _bars(quiet) as bars:
-            summary = import_paths(
-                paths,
-                config=config,
-                output_dir=output_dir,
-                skip_upload=skip_upload,
-                keep_local=keep_local,
-                dry_run=dry_run,
-                force=force,
-                jobs=jobs,
-                cors=cors,
-                public=public,
-                viewer=viewer,
-                progress=bars,
-                dask=dask_address,
-                shard=shard_of,
-            )
+        with interrupts.handling_signals():
+            shard_of = parse_shard(shard) if shard else shard_from_env()
+            config = None if skip_upload else s3.resolve()
+            with _bars(quiet) as bars:
+                summary = import_paths(
+                    paths,
+                    config=config,
+                    output_dir=output_dir,
+                    skip_upload=skip_upload,
+                    keep_local=keep_local,
+                    dry_run=dry_run,
+                    force=force,
+                    jobs=jobs,
+                    cors=cors,
+                    public=public,
+                    viewer=viewer,
+                    progress=bars,
+                    dask=dask_address,
+                    shard=shard_of,
+                )
     except ZoomingOnlineError as exc:
         raise click.ClickException(str(exc)) from None
+    except interrupts.Interrupted as exc:
+        raise _interrupted(exc) from None
     except KeyboardInterrupt:
         raise click.ClickException("interrupted; run the same command again to resume") from None
     if not quiet:

@@ -25,10 +25,13 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from zoomingonline import interrupts
 from zoomingonline.errors import ZoomingOnlineError
 
 __all__ = [
@@ -48,6 +51,8 @@ T = TypeVar("T")
 
 INSTALL_HINT = "pip install 'zoomingonline[cluster]'"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
+#: Seconds between two looks at the tasks (and at the signals) while waiting.
+POLL = 0.2
 
 
 # -- sharding ------------------------------------------------------------------------------
@@ -190,6 +195,12 @@ def require_dask() -> None:
         ) from None
 
 
+def _checkpoint() -> None:
+    """:func:`zoomingonline.interrupts.check`, in the main thread only."""
+    if threading.current_thread() is threading.main_thread():
+        interrupts.check()
+
+
 def _connect(address: str) -> tuple[Any, Any]:
     """A distributed Client for ``address``, and the LocalCluster started for it, if any."""
     from distributed import Client, LocalCluster
@@ -290,21 +301,29 @@ def run_on_dask(
             index[future.key] = i
             futures.append(future)
         done = 0
+        finished = as_completed(futures)
         try:
-            for future in as_completed(futures):
-                i = index[future.key]
-                try:
-                    out[i] = future.result()
-                except Exception as exc:  # a lost task fails only its item
-                    if failed is None:
-                        raise
-                    why = f"dask task failed: {type(exc).__name__}: {exc}"
-                    log.warning("%s: %s", labels[i], why)
-                    out[i] = failed(out[i], why)
-                done += 1
-                if progress is not None:
-                    progress(done, len(out))
+            while not finished.is_empty():
+                batch = finished.next_batch(block=False)
+                if not batch:
+                    _checkpoint()
+                    time.sleep(POLL)
+                for future in batch:
+                    i = index[future.key]
+                    try:
+                        out[i] = future.result()
+                    except Exception as exc:  # a lost task fails only its item
+                        if failed is None:
+                            raise
+                        why = f"dask task failed: {type(exc).__name__}: {exc}"
+                        log.warning("%s: %s", labels[i], why)
+                        out[i] = failed(out[i], why)
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(out))
         except BaseException:
+            # A signal, or an error here: nothing more is started; the tasks that are
+            # running may finish (each leaves what it uploaded resumable).
             client.cancel(futures)
             raise
     finally:

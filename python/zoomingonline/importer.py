@@ -14,7 +14,6 @@ Everything a run needs besides the inputs is one :class:`ImportSettings`, which 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -23,15 +22,18 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from zoomingonline import cluster
+from zoomingonline import cluster, import_record, interrupts
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.import_record import made_for, read_record, record_path, write_record
 from zoomingonline.s3.bucket import apply_bucket_settings, check_bucket, store_url
 from zoomingonline.s3.config import S3Config, effective_config
 from zoomingonline.s3.errors import describe_error, is_not_found
+from zoomingonline.s3.retry import POLL, Retrier
 from zoomingonline.s3.sync import (
     DEFAULT_JOBS,
     MULTIPART_THRESHOLD,
@@ -40,9 +42,13 @@ from zoomingonline.s3.sync import (
     UploadSummary,
     check_transfer,
     sync_store,
+    transfer_client,
 )
-from zoomingonline.store import FORMAT_VERSION
-from zoomingonline.stores import DEFAULT_VIEWER, ROOT_MARKERS, viewer_url
+from zoomingonline.stores import (
+    DEFAULT_VIEWER,
+    ROOT_MARKERS,
+    viewer_url,
+)
 
 if TYPE_CHECKING:
     from zoomingonline.convert import ConvertSummary
@@ -230,21 +236,6 @@ class ImportSummary:
         return not self.failed
 
 
-def _fingerprint(src: Path, options: Mapping[str, Any]) -> str:
-    """Size and mtime of the input, and the conversion options: what makes the store."""
-    st = src.stat()
-    opts = json.dumps(
-        {k: v for k, v in sorted(options.items()) if k != "jobs"}, sort_keys=True, default=str
-    )
-    digest = hashlib.sha256(opts.encode()).hexdigest()[:16]
-    return f"v{FORMAT_VERSION}-{st.st_size}-{st.st_mtime_ns}-{digest}"
-
-
-def _sidecar(store: Path) -> Path:
-    """Beside a store made by import: the fingerprint of what it was converted from."""
-    return store.with_name(f".{store.name}.import.json")
-
-
 @dataclass(frozen=True)
 class ImportSettings:
     """Everything one import needs besides its inputs; picklable, so it travels to workers.
@@ -283,7 +274,7 @@ class ImportSettings:
 @functools.lru_cache(maxsize=4)
 def _client(config: S3Config, jobs: int) -> Any:
     """One boto3 client per process and configuration (clients are thread-safe)."""
-    return config.client(max_pool_connections=2 * jobs + 4)
+    return transfer_client(config, jobs)
 
 
 def run_import_task(settings: ImportSettings, result: FileResult) -> FileResult:
@@ -358,7 +349,12 @@ class _Importer:
             return None
         for name in ROOT_MARKERS:
             try:
-                head = self.client.head_object(Bucket=config.bucket, Key=f"{result.key}/{name}")
+                head = Retrier(config, self.cancel).call(
+                    "check",
+                    self.client.head_object,
+                    Bucket=config.bucket,
+                    Key=f"{result.key}/{name}",
+                )
             except Exception as exc:  # noqa: BLE001
                 if not is_not_found(exc):
                     log.warning("%s", describe_error(exc, config, f"check {result.key}"))
@@ -368,17 +364,29 @@ class _Importer:
         return None
 
     def _local_store(self, result: FileResult, fingerprint: str) -> tuple[bool, bool]:
-        """Whether the local store can be reused, and whether import made it."""
+        """Whether the local store can be reused, and whether import made it.
+
+        Import replaces or deletes only a store it made for this very input: this
+        package's store (:func:`zoomingonline.stores.is_own_store`) with import's record
+        beside it naming the input. Any other store at the target is uploaded as it is
+        (and kept) when it was converted from a file of the input's name, else refused.
+
+        Raises
+        ------
+        ZoomingOnlineError
+            If something else is in the way.
+        """
         store = result.store
-        side = _sidecar(store)
-        if not store.exists():
+        if not store.exists() and not store.is_symlink():
             return False, True
-        if side.is_file():
-            try:
-                ours = json.loads(side.read_text()).get("fingerprint")
-            except (OSError, ValueError):
-                ours = None
-            return ours == fingerprint, True
+        record = read_record(store)
+        if record is not None:
+            if not made_for(store, record, result.input):
+                raise ZoomingOnlineError(
+                    f"{store} exists and is not the store import made from {result.input};"
+                    " move it away or choose another --output-dir"
+                )
+            return record.get("fingerprint") == fingerprint, True
         try:
             attrs = json.loads((store / ".zattrs").read_text())
             source = attrs["zoomingonline"]["source"]
@@ -400,18 +408,23 @@ class _Importer:
         def step(done: int, total: int) -> None:
             if self.progress is not None:
                 self.progress("convert", name, done, total)
+            _checkpoint()  # the conversion removes its temporary store when this raises
 
-        result.store.parent.mkdir(parents=True, exist_ok=True)
-        side = _sidecar(result.store)
-        side.unlink(missing_ok=True)
+        store = result.store
+        store.parent.mkdir(parents=True, exist_ok=True)
+        record = read_record(store)
+        # Replace only what import made for this input (checked again: time has passed).
+        replace = record is not None and made_for(store, record, result.input)
+        if replace or record is None:
+            record_path(store).unlink(missing_ok=True)
         result.convert = convert(
             result.input,
-            result.store,
-            overwrite=True,
+            store,
+            overwrite=replace,
             progress=step,
             **self.settings.convert_options,
         )
-        side.write_text(json.dumps({"fingerprint": fingerprint, "input": str(result.input)}))
+        write_record(store, {"fingerprint": fingerprint, "input": str(result.input.resolve())})
 
     def _upload_one(self, result: FileResult, fingerprint: str, ours: bool) -> None:
         name = result.input.name
@@ -456,13 +469,19 @@ class _Importer:
         if self.settings.keep_local or not ours:
             result.detail = f"local store kept: {result.store}"
             return
+        record = read_record(result.store)
+        if record is None or not made_for(result.store, record, result.input):
+            # Changed since it was converted: not recognisably import's any more.
+            result.detail = f"local store kept (not the one import made): {result.store}"
+            return
         shutil.rmtree(result.store, ignore_errors=True)
-        _sidecar(result.store).unlink(missing_ok=True)
-        result.local_deleted = not result.store.exists()
+        if not result.store.exists():
+            record_path(result.store).unlink(missing_ok=True)
+            result.local_deleted = True
 
     def run_one(self, result: FileResult) -> tuple[str, bool] | None:
         """Everything before the upload; returns (fingerprint, ours) if an upload is due."""
-        fingerprint = _fingerprint(result.input, self.settings.convert_options)
+        fingerprint = import_record.fingerprint(result.input, self.settings.convert_options)
         if self.client is not None and not self.settings.force:
             remote = self._remote_fingerprint(result)
             if remote == fingerprint:
@@ -507,23 +526,45 @@ class _Importer:
         return result
 
     def run(self, results: list[FileResult]) -> None:
-        # The upload of one store runs while the next input converts: one upload thread,
-        # and at most two local stores waiting at any time.
+        """Import ``results`` in order, in this process; the main thread honours signals.
+
+        The upload of one store runs while the next input converts: one upload thread, and
+        at most two local stores waiting at any time. On a signal (or any error) the upload
+        thread is told to stop and waited for; what it sent stays, so a re-run resumes.
+        """
         pending: Future[None] | None = None
         with ThreadPoolExecutor(1, thread_name_prefix="zoomingonline-import") as uploader:
             try:
                 for result in results:
+                    _checkpoint()
                     todo = self.prepare(result)
                     if todo is None:
                         continue
                     if pending is not None:
-                        pending.result()
+                        _wait(pending)
                     pending = uploader.submit(self._upload_one, result, *todo)
                 if pending is not None:
-                    pending.result()
+                    _wait(pending)
             except BaseException:
                 self.cancel.set()
                 raise
+
+
+def _checkpoint() -> None:
+    """:func:`zoomingonline.interrupts.check` in the main thread; nothing elsewhere."""
+    if threading.current_thread() is threading.main_thread():
+        interrupts.check()
+
+
+def _wait(future: Future[None]) -> None:
+    """Wait for ``future``, honouring signals meanwhile (in the main thread)."""
+    while True:
+        try:
+            future.result(timeout=POLL)
+        except FuturesTimeout:
+            _checkpoint()
+        else:
+            return
 
 
 def import_paths(
@@ -557,7 +598,15 @@ def import_paths(
     :func:`zoomingonline.s3.upload_store`, while the next input converts. A local store
     is deleted only after its upload was verified, and never when anything about it
     failed, when ``keep_local`` is set, or when import did not create it (a store that
-    was already there, converted from the same file, is uploaded and kept).
+    was already there, converted from the same file, is uploaded and kept). Import
+    replaces or deletes only a store it made from that very input
+    (:func:`zoomingonline.import_record.made_for`); anything else in the way fails the
+    input and is left alone.
+
+    In the main thread the run honours :func:`zoomingonline.interrupts.check` between
+    blocks of the conversion and while it waits for an upload: on a signal the upload
+    stops after the objects in flight and :class:`~zoomingonline.interrupts.Interrupted`
+    is raised; a re-run resumes.
 
     Started again after an interruption, the run picks up where it stopped: an input
     whose store is in the bucket, complete and converted from this very file (size and
@@ -648,7 +697,7 @@ def import_paths(
     warnings: list[str] = []
     if cfg is not None:
         check_bucket(cfg)
-        importer.client = cfg.client(max_pool_connections=2 * jobs + 4)
+        importer.client = transfer_client(cfg, jobs)
     # Planned over every input (two that clash fail every shard alike), then sharded.
     results = importer.plan(inputs)
     if shard is not None:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.s3.config import S3Config
 from zoomingonline.s3.errors import as_error, describe_error, error_code, is_not_found
+from zoomingonline.s3.retry import Retrier
 
 __all__ = [
     "CORS_RULE",
@@ -68,6 +69,8 @@ def check_bucket(config: S3Config) -> None:
 def set_bucket_cors(client: Any, config: S3Config) -> list[dict[str, Any]]:
     """Add :data:`CORS_RULE` to the bucket's CORS rules (others are kept); read them back.
 
+    Requests that fail for a passing reason are retried (:mod:`zoomingonline.s3.retry`).
+
     Returns
     -------
     list of dict
@@ -81,8 +84,11 @@ def set_bucket_cors(client: Any, config: S3Config) -> list[dict[str, Any]]:
     ZoomingOnlineError
         If the service refuses or does not keep the rule.
     """
+    call = Retrier(config).call
     try:
-        rules = client.get_bucket_cors(Bucket=config.bucket).get("CORSRules", [])
+        rules = call("read bucket CORS", client.get_bucket_cors, Bucket=config.bucket).get(
+            "CORSRules", []
+        )
     except Exception as exc:  # noqa: BLE001
         code = error_code(exc)
         if code in UNSUPPORTED_CODES:
@@ -96,12 +102,19 @@ def set_bucket_cors(client: Any, config: S3Config) -> list[dict[str, Any]]:
     if not any(_covers(rule) for rule in rules):
         new = [*rules, dict(CORS_RULE)]
         try:
-            client.put_bucket_cors(Bucket=config.bucket, CORSConfiguration={"CORSRules": new})
+            call(
+                "set bucket CORS",
+                client.put_bucket_cors,
+                Bucket=config.bucket,
+                CORSConfiguration={"CORSRules": new},
+            )
         except Exception as exc:  # noqa: BLE001
             raise as_error(exc, config, "set bucket CORS") from None
         log.info("CORS rule for GET and HEAD from any origin added to bucket %s", config.bucket)
     try:
-        back = client.get_bucket_cors(Bucket=config.bucket).get("CORSRules", [])
+        back = call("read bucket CORS", client.get_bucket_cors, Bucket=config.bucket).get(
+            "CORSRules", []
+        )
     except Exception as exc:  # noqa: BLE001
         raise as_error(exc, config, "read bucket CORS") from None
     if not any(_covers(rule) for rule in back):
@@ -147,8 +160,11 @@ def make_public(client: Any, config: S3Config) -> str | None:
         "Resource": [resource],
     }
     policy: dict[str, Any] = {"Version": "2012-10-17", "Statement": []}
+    call = Retrier(config).call
     try:
-        text = client.get_bucket_policy(Bucket=config.bucket).get("Policy")
+        text = call("read bucket policy", client.get_bucket_policy, Bucket=config.bucket).get(
+            "Policy"
+        )
         if text:
             policy = json.loads(text)
     except Exception as exc:  # noqa: BLE001
@@ -161,7 +177,12 @@ def make_public(client: Any, config: S3Config) -> str | None:
         return None
     policy["Statement"] = [*statements, statement]
     try:
-        client.put_bucket_policy(Bucket=config.bucket, Policy=json.dumps(policy))
+        call(
+            "set public-read bucket policy",
+            client.put_bucket_policy,
+            Bucket=config.bucket,
+            Policy=json.dumps(policy),
+        )
     except Exception as exc:  # noqa: BLE001
         return describe_error(exc, config, "set public-read bucket policy")
     log.info("objects under %s readable by anyone (bucket policy %s)", resource, sid)

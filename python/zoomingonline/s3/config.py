@@ -37,6 +37,7 @@ from zoomingonline.errors import ZoomingOnlineError
 __all__ = [
     "CHECKSUM_MODES",
     "MAX_ATTEMPTS",
+    "RETRY_SECONDS",
     "S3Config",
     "content_md5",
     "effective_config",
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 
 #: Tries per request (the first one included) on throttling, 5xx and dropped connections.
 MAX_ATTEMPTS = 10
+#: No retries once the service has not answered for this long (seconds).
+RETRY_SECONDS = 30.0
 CHECKSUM_MODES = ("when_required", "when_supported")
 
 
@@ -81,6 +84,9 @@ class S3Config:
         domain); the printed links start with it.
     max_attempts : int
         Tries per request on throttling, 5xx answers and dropped connections.
+    retry_seconds : float
+        How long the uploads go on retrying while the service answers nothing (an
+        outage); see :mod:`zoomingonline.s3.retry`.
     connect_timeout, read_timeout : float
         Seconds to wait for a connection and for an answer.
     """
@@ -97,6 +103,7 @@ class S3Config:
     max_attempts: int = MAX_ATTEMPTS
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    retry_seconds: float = RETRY_SECONDS
 
     def __post_init__(self) -> None:
         if not self.bucket:
@@ -108,6 +115,8 @@ class S3Config:
         object.__setattr__(self, "prefix", self.prefix.strip("/"))
         if self.max_attempts < 1:
             raise ZoomingOnlineError(f"max_attempts must be at least 1, not {self.max_attempts}")
+        if self.retry_seconds < 0:
+            raise ZoomingOnlineError(f"retry_seconds must be at least 0, not {self.retry_seconds}")
 
     @property
     def where(self) -> str:
@@ -127,7 +136,13 @@ class S3Config:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
     ) -> Any:
-        """A boto3 S3 client for this configuration (thread-safe; boto3 imported here)."""
+        """A boto3 S3 client for this configuration (thread-safe; boto3 imported here).
+
+        ``max_attempts`` (default :attr:`max_attempts`) is botocore's own tries per
+        request, in its ``standard`` retry mode. The uploads pass 1: they retry themselves
+        (:mod:`zoomingonline.s3.retry`), since botocore's retries share one small quota per
+        client that parallel uploads spend within a second of an outage.
+        """
         import boto3
         from botocore.config import Config
 
@@ -138,7 +153,7 @@ class S3Config:
             region_name=self.region,
         )
         config = Config(
-            retries={"mode": "standard", "max_attempts": max_attempts or self.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts or self.max_attempts},
             connect_timeout=connect_timeout or self.connect_timeout,
             read_timeout=read_timeout or self.read_timeout,
             max_pool_connections=max_pool_connections,
@@ -219,6 +234,7 @@ def resolve_config(
     max_attempts: int = MAX_ATTEMPTS,
     connect_timeout: float = 10.0,
     read_timeout: float = 60.0,
+    retry_seconds: float = RETRY_SECONDS,
 ) -> S3Config:
     """Build the configuration from the arguments, the environment and a ``.env`` file.
 
@@ -240,8 +256,8 @@ def resolve_config(
         The ``.env`` file; default ``.env`` in the current folder, if there is one.
     environ : mapping, optional
         The environment; default ``os.environ``.
-    max_attempts, connect_timeout, read_timeout
-        Retries and timeouts of every request.
+    max_attempts, connect_timeout, read_timeout, retry_seconds
+        Retries and timeouts of every request (see :class:`S3Config`).
 
     Returns
     -------
@@ -302,6 +318,7 @@ def resolve_config(
         max_attempts=max_attempts,
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
+        retry_seconds=retry_seconds,
     )
 
 

@@ -9,7 +9,7 @@ from zoomingonline.errors import ZoomingOnlineError
 if TYPE_CHECKING:
     from zoomingonline.s3.config import S3Config
 
-__all__ = ["as_error", "describe_error", "error_code", "is_not_found"]
+__all__ = ["as_error", "describe_error", "error_code", "is_not_found", "is_transient"]
 
 #: Error codes that mean: these credentials are not accepted.
 CREDENTIAL_CODES = frozenset(
@@ -23,6 +23,26 @@ CREDENTIAL_CODES = frozenset(
         "InvalidSecurity",
     )
 )
+
+#: Error codes of answers that may well be different a moment later.
+TRANSIENT_CODES = frozenset(
+    (
+        "SlowDown",
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequests",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "BandwidthLimitExceeded",
+        "RequestTimeout",
+        "InternalError",
+        "ServiceUnavailable",
+        "PriorRequestNotComplete",
+    )
+)
+
+#: HTTP answers worth another try (501 Not Implemented, say, is not going to change).
+TRANSIENT_STATUS = frozenset((429, 500, 502, 503, 504))
 
 
 def describe_error(exc: BaseException, config: S3Config, action: str = "S3 request") -> str:
@@ -103,3 +123,23 @@ def is_not_found(exc: BaseException) -> bool:
     if not isinstance(exc, ClientError):
         return False
     return error_code(exc) in ("404", "NoSuchKey", "NotFound")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether the failure may pass by itself: worth trying the request again.
+
+    No connection, a dropped or timed-out connection, an answer cut short, a server error
+    (500, 502, 503, 504), throttling (429, ``SlowDown``) and ``RequestTimeout`` are; bad
+    credentials, missing buckets, refused permissions, features the service does not
+    have (501), TLS failures and other client errors are not.
+    """
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.SSLError | bx.NoCredentialsError | bx.PartialCredentialsError):
+        return False
+    if isinstance(exc, bx.ConnectionError | bx.HTTPClientError | bx.IncompleteReadError):
+        return True
+    if isinstance(exc, bx.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return error_code(exc) in TRANSIENT_CODES or status in TRANSIENT_STATUS
+    return False

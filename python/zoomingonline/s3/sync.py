@@ -20,9 +20,17 @@ How an upload runs
 4. The bucket is listed again and compared with the local store; the summary names every
    object missing or different, and :attr:`UploadSummary.ok` is false if there is one.
 
-Throttling answers (503 SlowDown, 429) and server errors (5xx) are retried with
-exponential backoff and jitter by botocore's ``standard`` retry mode, up to
-``max_attempts`` tries per request.
+Requests that fail for a reason that may pass (no connection, a dropped connection,
+throttling, server errors) are retried with backoff by :mod:`zoomingonline.s3.retry`, so an
+outage of the service of some seconds costs time, not objects; the objects that still
+failed get one more pass. Each kind of failure is logged once, with its counts, at the
+end, and :meth:`UploadSummary.problem` says how many objects failed and that running the
+same upload again resumes it.
+
+The thread that waits for the pool looks at the ``cancel`` event and, in the main thread,
+at :func:`zoomingonline.interrupts.check` every tenth of a second. On a signal the objects
+not yet started are dropped and those in flight finish: everything that arrived is
+complete, and a re-run sends only the rest.
 
 Which objects are skipped
 -------------------------
@@ -51,9 +59,10 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +71,8 @@ from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.s3.bucket import apply_bucket_settings, check_bucket, store_url
 from zoomingonline.s3.config import S3Config, content_md5, effective_config
 from zoomingonline.s3.errors import as_error, describe_error, is_not_found
+from zoomingonline.s3.retry import POLL, Cancelled, Retrier
+from zoomingonline.s3.summary import UploadSummary
 from zoomingonline.stores import DEFAULT_VIEWER, METADATA_NAMES, ROOT_MARKERS, is_store, viewer_url
 
 __all__ = [
@@ -74,6 +85,7 @@ __all__ = [
     "UploadSummary",
     "check_transfer",
     "sync_store",
+    "transfer_client",
     "upload_store",
     "upload_to_s3",
 ]
@@ -96,82 +108,6 @@ MD5_METADATA = "zoomingonline-md5"
 
 #: ``progress(done, total)``: bytes of the store uploaded or found already there.
 UploadProgress = Callable[[int, int], None]
-
-
-@dataclass
-class UploadSummary:
-    """What :func:`upload_store` did (or, in a dry run, would do).
-
-    Attributes
-    ----------
-    store : Path
-        The local store.
-    bucket, key : str
-        Where it went: ``s3://bucket/key/``.
-    url, viewer_url : str
-        The store's URL and the viewer link that opens it.
-    objects, bytes : int
-        Objects (files) and bytes of the local store.
-    uploaded, uploaded_bytes : int
-        Objects uploaded (in a dry run: that would be).
-    skipped, skipped_bytes : int
-        Objects already in the bucket with the same size and checksum.
-    failed : dict of str to str
-        Objects that could not be uploaded, with the reason.
-    missing, different : list of str
-        Keys that the final listing lacks or holds with another size or checksum.
-    extra : list of str
-        Keys in the bucket under the store that the local store does not have (left alone).
-    verified : bool
-        The final listing matched the local store.
-    dry_run : bool
-        Nothing was changed.
-    warnings : list of str
-        What did not go as asked without failing the upload (e.g. ``--public`` refused).
-    seconds : float
-        Wall time.
-    """
-
-    store: Path
-    bucket: str
-    key: str
-    url: str
-    viewer_url: str
-    objects: int = 0
-    bytes: int = 0
-    uploaded: int = 0
-    uploaded_bytes: int = 0
-    skipped: int = 0
-    skipped_bytes: int = 0
-    failed: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
-    different: list[str] = field(default_factory=list)
-    extra: list[str] = field(default_factory=list)
-    verified: bool = False
-    dry_run: bool = False
-    warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        """True if the bucket holds the whole store (or, in a dry run, nothing failed)."""
-        if self.dry_run:
-            return not self.failed
-        return self.verified and not self.failed
-
-    def problem(self) -> str | None:
-        """One line saying what is wrong, or None."""
-        if self.ok:
-            return None
-        parts = []
-        if self.failed:
-            key, why = next(iter(self.failed.items()))
-            parts.append(f"{len(self.failed)} objects failed (first: {key}: {why})")
-        if self.missing:
-            parts.append(f"{len(self.missing)} missing (first: {self.missing[0]})")
-        if self.different:
-            parts.append(f"{len(self.different)} different (first: {self.different[0]})")
-        return f"s3://{self.bucket}/{self.key}/ incomplete: " + "; ".join(parts or ["not verified"])
 
 
 @dataclass(frozen=True)
@@ -198,10 +134,6 @@ class _Remote:
 class _Digest:
     md5: str
     etag: str
-
-
-class Cancelled(Exception):  # noqa: N818 - a request to stop, not an error
-    """The upload was stopped by its ``cancel`` event before it finished."""
 
 
 def _scan_store(store: Path, key: str) -> list[_Local]:
@@ -258,12 +190,17 @@ class _StoreUpload:
         self.progress = progress
         self.root_metadata = dict(root_metadata or {})
         self.cancel = cancel
+        self.retry = Retrier(config, cancel)
         self.remote: dict[str, _Remote] = {}
         self.digests: dict[str, _Digest] = {}
         self.lock = threading.Lock()
+        self.hide_lock = threading.Lock()
         self.hidden = False
         self.done = 0
         self.total = 0
+        self.credited: dict[str, int] = {}
+        #: Why each failed object failed, as one line without its key: what is reported.
+        self.kinds: dict[str, str] = {}
         self.summary = UploadSummary(
             store=store,
             bucket=config.bucket,
@@ -277,19 +214,23 @@ class _StoreUpload:
     # -- listing and comparison ----------------------------------------------------------
 
     def _list(self) -> dict[str, _Remote]:
-        out: dict[str, _Remote] = {}
-        try:
+        def listing() -> dict[str, _Remote]:
+            out: dict[str, _Remote] = {}
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.config.bucket, Prefix=self.key + "/"
             )
             for page in pages:
+                self.retry.checkpoint()
                 for item in page.get("Contents", []):
                     out[item["Key"]] = _Remote(
                         int(item["Size"]), str(item.get("ETag", "")).strip('"').lower()
                     )
+            return out
+
+        try:
+            return self.retry.call("list bucket", listing)
         except Exception as exc:  # noqa: BLE001
             raise as_error(exc, self.config, "list bucket") from None
-        return out
 
     def _part_size_for(self, size: int) -> int:
         need = n_bins(size, MAX_PARTS)
@@ -316,9 +257,11 @@ class _StoreUpload:
             self.digests[obj.key] = digest
         return digest, data
 
-    def _head(self, key: str) -> dict[str, str] | None:
+    def _head(self, key: str, action: str = "upload") -> dict[str, str] | None:
         try:
-            head = self.client.head_object(Bucket=self.config.bucket, Key=key)
+            head = self.retry.call(
+                action, self.client.head_object, Bucket=self.config.bucket, Key=key
+            )
         except Exception as exc:
             if is_not_found(exc):
                 return None
@@ -339,36 +282,45 @@ class _StoreUpload:
 
     # -- uploading ------------------------------------------------------------------------
 
-    def _advance(self, n: int) -> None:
+    def _advance(self, obj: _Local, n: int) -> None:
+        """Count ``n`` more bytes of ``obj`` as done (never more than its size: retries)."""
         with self.lock:
-            self.done += n
+            before = self.credited.get(obj.key, 0)
+            add = min(n, obj.size - before)
+            if add <= 0 and obj.size:
+                return
+            self.credited[obj.key] = before + add
+            self.done += add
             # Under the lock, so the callback sees the counts in order.
             if self.progress is not None:
                 self.progress(self.done, self.total)
 
     def _hide(self) -> None:
         """Before changing a store that is in the bucket, remove its root marker."""
-        with self.lock:
-            if self.hidden or self.dry_run:
+        if self.hidden or self.dry_run:
+            return
+        with self.hide_lock:  # the other threads wait until the marker is gone
+            if self.hidden:
                 return
+            for name in ROOT_MARKERS:
+                key = f"{self.key}/{name}"
+                if key in self.remote:
+                    self.retry.call(
+                        "upload", self.client.delete_object, Bucket=self.config.bucket, Key=key
+                    )
+                    log.info("hid %s until the update is complete", key)
             self.hidden = True
-        for name in ROOT_MARKERS:
-            key = f"{self.key}/{name}"
-            if key in self.remote:
-                self.client.delete_object(Bucket=self.config.bucket, Key=key)
-                log.info("hid %s until the update is complete", key)
 
     def _sync(self, obj: _Local, *, force: bool = False) -> None:
         """Upload ``obj`` unless the bucket has it already; record the outcome."""
-        if self.cancel.is_set():
-            raise Cancelled
+        self.retry.checkpoint()
         try:
             digest, data = self._digest(obj)
             if not force and self._matches(obj, digest, self.remote.get(obj.key)):
                 with self.lock:
                     self.summary.skipped += 1
                     self.summary.skipped_bytes += obj.size
-                self._advance(obj.size)
+                self._advance(obj, obj.size)
                 return
             if not self.dry_run:
                 if obj.kind != "root":
@@ -383,24 +335,28 @@ class _StoreUpload:
         except Cancelled:
             raise
         except OSError as exc:
-            self._fail(obj, f"cannot read {obj.path}: {exc.strerror or exc}")
+            why = exc.strerror or str(exc)
+            self._fail(obj, f"cannot read {obj.path}: {why}", f"cannot read local files ({why})")
             return
         except Exception as exc:  # noqa: BLE001 - one object's failure is recorded, not fatal
-            self._fail(obj, describe_error(exc, self.config, f"upload {obj.key}"))
+            why = describe_error(exc, self.config, "upload")
+            self._fail(obj, why, why)
             return
         with self.lock:
             self.summary.uploaded += 1
             self.summary.uploaded_bytes += obj.size
         if data is not None or self.dry_run:
-            self._advance(obj.size)
+            self._advance(obj, obj.size)
 
-    def _fail(self, obj: _Local, why: str) -> None:
-        log.warning("%s", why)
+    def _fail(self, obj: _Local, why: str, kind: str) -> None:
         with self.lock:
             self.summary.failed[obj.key] = why
+            self.kinds[obj.key] = kind
 
     def _put(self, obj: _Local, data: bytes, digest: _Digest, metadata: dict[str, str]) -> None:
-        self.client.put_object(
+        self.retry.call(
+            "upload",
+            self.client.put_object,
             Bucket=self.config.bucket,
             Key=obj.key,
             Body=data,
@@ -413,8 +369,13 @@ class _StoreUpload:
         assert self._parts is not None  # noqa: S101 - created by run()
         step = self._part_size_for(obj.size)
         bucket = self.config.bucket
-        upload_id = self.client.create_multipart_upload(
-            Bucket=bucket, Key=obj.key, ContentType=obj.content_type, Metadata=metadata
+        upload_id = self.retry.call(
+            "upload",
+            self.client.create_multipart_upload,
+            Bucket=bucket,
+            Key=obj.key,
+            ContentType=obj.content_type,
+            Metadata=metadata,
         )["UploadId"]
         futures: list[Future[dict[str, Any]]] = []
         try:
@@ -423,8 +384,13 @@ class _StoreUpload:
                     self._parts.submit(self._put_part, obj, upload_id, number, offset, step)
                 )
             parts = [f.result() for f in futures]
-            self.client.complete_multipart_upload(
-                Bucket=bucket, Key=obj.key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            self.retry.call(
+                "upload",
+                self.client.complete_multipart_upload,
+                Bucket=bucket,
+                Key=obj.key,
+                UploadId=upload_id,
+                MultipartUpload={"Parts": parts},
             )
         except BaseException:
             for f in futures:
@@ -436,12 +402,13 @@ class _StoreUpload:
     def _put_part(
         self, obj: _Local, upload_id: str, number: int, offset: int, size: int
     ) -> dict[str, Any]:
-        if self.cancel.is_set():
-            raise Cancelled
+        self.retry.checkpoint()
         with obj.path.open("rb") as f:
             f.seek(offset)
             data = f.read(size)
-        answer = self.client.upload_part(
+        answer = self.retry.call(
+            "upload",
+            self.client.upload_part,
             Bucket=self.config.bucket,
             Key=obj.key,
             UploadId=upload_id,
@@ -449,24 +416,55 @@ class _StoreUpload:
             Body=data,
             ContentMD5=content_md5(data),
         )
-        self._advance(len(data))
+        self._advance(obj, len(data))
         return {"ETag": answer["ETag"], "PartNumber": number}
 
-    def _run_all(self, pool: ThreadPoolExecutor, objects: Iterable[_Local], force: bool) -> None:
+    def _run_all(self, pool: ThreadPoolExecutor, objects: Sequence[_Local], force: bool) -> None:
+        """Sync ``objects`` on the pool; the waiting thread keeps honouring cancel and signals."""
         futures = [pool.submit(self._sync, obj, force=force) for obj in objects]
         try:
-            for f in futures:
-                f.result()
+            waiting: set[Future[None]] = set(futures)
+            while waiting:
+                done, waiting = wait(waiting, timeout=POLL, return_when=FIRST_EXCEPTION)
+                for f in done:
+                    f.result()
+                self.retry.checkpoint()
         except BaseException:
             self.cancel.set()
             for f in futures:
                 f.cancel()
             raise
 
+    def _pass(self, pool: ThreadPoolExecutor, objects: Sequence[_Local], force: bool) -> None:
+        """Sync ``objects``, then once more those that failed, with a fresh retry budget."""
+        self._run_all(pool, objects, force)
+        again = [o for o in objects if o.key in self.summary.failed]
+        if not again:
+            return
+        log.info("%s: one more pass over %d objects that failed", self.key, len(again))
+        with self.lock:
+            for o in again:
+                del self.summary.failed[o.key]
+                del self.kinds[o.key]
+        self.retry.restart()
+        self._run_all(pool, again, force)
+
+    def _report(self) -> None:
+        """One warning per kind of failure, with its counts."""
+        failed = Counter(self.kinds.values())
+        for kind in sorted(set(self.retry.retried) | set(failed)):
+            counts = []
+            if self.retry.retried[kind]:
+                counts.append(f"{self.retry.retried[kind]} requests retried")
+            if failed[kind]:
+                counts.append(f"{failed[kind]} objects not uploaded")
+            log.warning("%s: %s (%s)", self.key, kind, ", ".join(counts))
+
     # -- verification ---------------------------------------------------------------------
 
     def _verify(self, objects: Sequence[_Local], listing: Mapping[str, _Remote]) -> None:
         for obj in objects:
+            self.retry.checkpoint()
             remote = listing.get(obj.key)
             if remote is None:
                 self.summary.missing.append(obj.key)
@@ -475,7 +473,10 @@ class _StoreUpload:
             if remote.size != obj.size:
                 self.summary.different.append(obj.key)
             elif remote.etag != digest.etag:
-                meta = self._head(obj.key) or {}
+                try:
+                    meta = self._head(obj.key, "check") or {}
+                except Exception as exc:  # noqa: BLE001
+                    raise as_error(exc, self.config, f"check {obj.key}") from None
                 if meta.get(MD5_METADATA) != digest.md5:
                     self.summary.different.append(obj.key)
 
@@ -483,7 +484,9 @@ class _StoreUpload:
         out: dict[str, _Remote] = {}
         for obj in objects:
             try:
-                head = self.client.head_object(Bucket=self.config.bucket, Key=obj.key)
+                head = self.retry.call(
+                    "check", self.client.head_object, Bucket=self.config.bucket, Key=obj.key
+                )
             except Exception as exc:  # noqa: BLE001
                 if is_not_found(exc):
                     continue
@@ -492,6 +495,29 @@ class _StoreUpload:
                 int(head["ContentLength"]), str(head.get("ETag", "")).strip('"').lower()
             )
         return out
+
+    def _finish(
+        self,
+        pool: ThreadPoolExecutor,
+        data: Sequence[_Local],
+        meta: Sequence[_Local],
+        roots: Sequence[_Local],
+    ) -> None:
+        """Verify against a new listing; the root marker goes up only if all is there."""
+        s = self.summary
+        try:
+            listing = self._list()
+        except ZoomingOnlineError:
+            if not s.failed:
+                raise
+            return  # the service is gone: the failures are what there is to report
+        self._verify([*data, *meta], listing)
+        if s.failed or s.missing or s.different:
+            # The root marker stays out of the bucket: report its state as it is.
+            self._verify(roots, listing)
+        else:
+            self._pass(pool, roots, force=self.hidden)
+            self._verify(roots, self._head_listing(roots))
 
     # -- the whole run ---------------------------------------------------------------------
 
@@ -518,27 +544,23 @@ class _StoreUpload:
         )
         if self.progress is not None:
             self.progress(0, self.total)
-        with (
-            ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-upload") as pool,
-            ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-part") as parts,
-        ):
-            self._parts = parts
-            # Chunks first, then the metadata, the root marker only once the rest is there.
-            self._run_all(pool, data, force=False)
-            if not s.failed:
-                self._run_all(pool, meta, force=False)
-            if self.dry_run:
+        try:
+            with (
+                ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-upload") as pool,
+                ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-part") as parts,
+            ):
+                self._parts = parts
+                # Chunks first, then the metadata, the root marker only once the rest is there.
+                self._pass(pool, data, force=False)
                 if not s.failed:
-                    self._run_all(pool, roots, force=False)
-            else:
-                listing = self._list()
-                self._verify([*data, *meta], listing)
-                if s.failed or s.missing or s.different:
-                    # The root marker stays out of the bucket: report its state as it is.
-                    self._verify(roots, listing)
+                    self._pass(pool, meta, force=False)
+                if self.dry_run:
+                    if not s.failed:
+                        self._pass(pool, roots, force=False)
                 else:
-                    self._run_all(pool, roots, force=self.hidden)
-                    self._verify(roots, self._head_listing(roots))
+                    self._finish(pool, data, meta, roots)
+        finally:
+            self._report()
         s.verified = not self.dry_run and not (s.failed or s.missing or s.different)
         s.seconds = time.perf_counter() - t0
         log.info(
@@ -550,6 +572,14 @@ class _StoreUpload:
             s.seconds,
         )
         return s
+
+
+def transfer_client(config: S3Config, jobs: int) -> Any:
+    """A client for transfers with ``jobs`` threads: enough connections, no botocore retries.
+
+    The transfers retry by themselves (:class:`~zoomingonline.s3.retry.Retrier`).
+    """
+    return config.client(max_pool_connections=2 * jobs + 4, max_attempts=1)
 
 
 def check_transfer(jobs: int, multipart_threshold: int, part_size: int) -> None:
@@ -636,7 +666,7 @@ def upload_store(
     check_transfer(jobs, multipart_threshold, part_size)
     cfg = effective_config(config, bucket, prefix, endpoint_url, env_file)
     check_bucket(cfg)
-    client = cfg.client(max_pool_connections=2 * jobs + 4)
+    client = transfer_client(cfg, jobs)
     warnings = [] if dry_run else apply_bucket_settings(client, cfg, cors, public)
     summary = sync_store(
         client,
