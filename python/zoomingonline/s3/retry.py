@@ -8,9 +8,10 @@ their clients without botocore retries and retry here instead:
 - a request that fails for a reason that may pass (no connection, a dropped connection, a
   timeout, 5xx, throttling) is tried again after an exponential backoff with jitter, up
   to :attr:`S3Config.max_attempts <zoomingonline.s3.config.S3Config.max_attempts>` tries;
-- while the service has answered nothing for :attr:`S3Config.retry_seconds
-  <zoomingonline.s3.config.S3Config.retry_seconds>`, no request is retried any more: a
-  dead endpoint fails the transfer in bounded time, however many objects remain;
+- once requests have been failing for :attr:`S3Config.retry_seconds
+  <zoomingonline.s3.config.S3Config.retry_seconds>` without the service answering any of
+  them, no request is retried any more: a dead endpoint fails the transfer in bounded
+  time, however many objects remain (time spent not asking, hashing say, does not count);
 - every retried failure is counted by its kind (one line of
   :func:`~zoomingonline.s3.errors.describe_error`, without the object's key), so that the
   caller can report each kind once, with its count.
@@ -60,29 +61,22 @@ class Retrier:
         in the messages.
     cancel : threading.Event, optional
         Set to stop: waits end and :class:`Cancelled` is raised.
-    attempts : int, optional
-        Tries per request instead of ``config.max_attempts``.
     """
 
-    def __init__(
-        self,
-        config: S3Config,
-        cancel: threading.Event | None = None,
-        *,
-        attempts: int | None = None,
-    ) -> None:
+    def __init__(self, config: S3Config, cancel: threading.Event | None = None) -> None:
         self.config = config
         self.cancel = cancel or threading.Event()
-        self.attempts = attempts or config.max_attempts
+        self.attempts = config.max_attempts
         self.seconds = config.retry_seconds
         self.retried: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._last_answer = time.monotonic()
+        # Since when requests fail without any answer in between (None: they do not).
+        self._failing_since: float | None = None
         self._random = random.Random()  # noqa: S311 - jitter, not a secret
 
     def restart(self) -> None:
         """Give the retries a fresh time budget (a new pass over what failed)."""
-        self._last_answer = time.monotonic()
+        self._failing_since = None
 
     def checkpoint(self) -> None:
         """Raise :class:`Cancelled` when cancelled; in the main thread, honour signals too."""
@@ -132,10 +126,13 @@ class Retrier:
                         self._answered()  # the service did answer, only not as hoped
                     raise
                 kind = describe_error(exc, self.config, action)
-                silent = time.monotonic() - self._last_answer
-                if tries >= self.attempts or silent > self.seconds:
-                    raise
                 with self._lock:
+                    now = time.monotonic()
+                    if self._failing_since is None:
+                        self._failing_since = now
+                    silent = now - self._failing_since
+                    if tries >= self.attempts or silent > self.seconds:
+                        raise
                     first = kind not in self.retried
                     self.retried[kind] += 1
                 if first:
@@ -146,4 +143,4 @@ class Retrier:
             return result
 
     def _answered(self) -> None:
-        self._last_answer = time.monotonic()
+        self._failing_since = None
