@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         save_zarr,
     )
     from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+    from zoomingonline.reader import open
     from zoomingonline.serve import serve
     from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
@@ -47,6 +48,7 @@ _LAZY = {
     "minmax_pyramid": "zoomingonline.pyramid",
     "minmax_pyramid_into": "zoomingonline.pyramid",
     "plan_pyramid": "zoomingonline.pyramid",
+    "open": "zoomingonline.reader",
     "serve": "zoomingonline.serve",
     "batch_convert": "zoomingonline.upload",
     "import_paths": "zoomingonline.upload",
@@ -68,6 +70,7 @@ __all__ = [
     "import_paths",
     "minmax_pyramid",
     "minmax_pyramid_into",
+    "open",
     "plan_pyramid",
     "save_zarr",
     "serve",

@@ -72,6 +72,7 @@ def main(verbose: int) -> None:
 def _register() -> None:
     from zoomingonline.cli.convert import convert_command, demo_command
     from zoomingonline.cli.generate import generate_command
+    from zoomingonline.cli.read import info_command, plot_command, verify_command
     from zoomingonline.cli_s3 import import_command, upload_command
     from zoomingonline.cli_serve import serve_command
 
@@ -82,6 +83,9 @@ def _register() -> None:
         upload_command,
         import_command,
         serve_command,
+        info_command,
+        verify_command,
+        plot_command,
     ):
         main.add_command(command)
 
