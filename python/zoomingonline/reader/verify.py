@@ -23,9 +23,10 @@ import math
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -374,6 +375,11 @@ def _fetch(store: Any, keys: list[str]) -> list[Any]:
     return [v.to_bytes() if hasattr(v, "to_bytes") else v for v in sync(get_all())]
 
 
+def _text(value: Any) -> str:
+    """A sample value as plain text (``-3000``, ``nan``), not a numpy repr."""
+    return str(value.item() if hasattr(value, "item") else value)
+
+
 def _equal(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     same = a == b
     if a.dtype.kind == "f":
@@ -529,7 +535,8 @@ class _Checker:
             bad = np.flatnonzero(~same)
             i = int(bad[0])
             out.problems.append(
-                f"raw[{c}, {t}, {s}, {p + i}] is {x[i]!r} but {self.source.name} has {y[i]!r}"
+                f"raw[{c}, {t}, {s}, {p + i}] is {_text(x[i])} but {self.source.name} has"
+                f" {_text(y[i])}"
                 f" ({bad.size} samples of {p} to {p + x.size - 1} differ)"
             )
 
@@ -564,8 +571,8 @@ class _Checker:
                 e = min(a + b, self.n)
                 more = f" ({bad.size - 1} more bins of this block differ)" if bad.size > 1 else ""
                 out.problems.append(
-                    f"{path}[{c}, {t}, {s}, {row}, {i0 + i}] is {got[row, i]!r}, but the {what}"
-                    f" of samples {a} to {e - 1} is {want[row, i]!r}{more}"
+                    f"{path}[{c}, {t}, {s}, {row}, {i0 + i}] is {_text(got[row, i])}, but the"
+                    f" {what} of samples {a} to {e - 1} is {_text(want[row, i])}{more}"
                 )
 
 
@@ -626,12 +633,14 @@ def verify(
 def _check_data(
     report: VerifyReport, checker: _Checker, jobs: int, progress: Progress | None
 ) -> None:
+    """Run the blocks on a thread pool, a bounded number in flight, and take their results
+    in store order (so the problems are listed in a stable order)."""
     workers = jobs if jobs > 0 else 2 * (os.cpu_count() or 1)
-    blocks = checker.blocks()
-    total = checker.rec.shape[0] * checker.rec.shape[1] * checker.rec.shape[2] * checker.n
+    rec = checker.rec
+    total = rec.shape[0] * rec.shape[1] * rec.shape[2] * checker.n
     done = 0
-    pending: set[Future[_Result]] = set()
-    todo = iter(blocks)
+    pending: deque[tuple[int, Future[_Result]]] = deque()
+    todo = iter(checker.blocks())
     with ThreadPoolExecutor(workers, thread_name_prefix="zoomingonline-verify") as pool:
         try:
             while True:
@@ -639,22 +648,27 @@ def _check_data(
                     block = next(todo, None)
                     if block is None:
                         break
-                    pending.add(pool.submit(checker.run, *block))
+                    size = min(checker.block, checker.n - block[3])
+                    pending.append((size, pool.submit(checker.run, *block)))
                 if not pending:
                     break
-                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                size, fut = pending[0]
+                try:
+                    result = fut.result(timeout=0.25)
+                except FutureTimeout:
+                    interrupts.check()
+                    continue
+                pending.popleft()
                 interrupts.check()
-                for fut in finished:
-                    result = fut.result()
-                    for problem in result.problems:
-                        report.add(problem)
-                    report.chunks += result.chunks
-                    report.bytes += result.bytes
-                    report.samples += result.samples
-                    done += result.samples or min(checker.block, checker.n)
-                if finished and progress is not None:
-                    progress(min(done, total), total)
+                for problem in result.problems:
+                    report.add(problem)
+                report.chunks += result.chunks
+                report.bytes += result.bytes
+                report.samples += result.samples
+                done += size
+                if progress is not None:
+                    progress(done, total)
         except BaseException:
-            for fut in pending:
+            for _, fut in pending:
                 fut.cancel()
             raise
