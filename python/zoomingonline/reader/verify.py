@@ -372,7 +372,8 @@ def _fetch(store: Any, keys: list[str]) -> list[Any]:
             *(store.get(k, prototype=proto) for k in keys), return_exceptions=True
         )
 
-    return [v.to_bytes() if hasattr(v, "to_bytes") else v for v in sync(get_all())]
+    # The store's own buffers (a numpy view for local and obstore stores): no copy.
+    return [v.as_numpy_array() if hasattr(v, "as_numpy_array") else v for v in sync(get_all())]
 
 
 def _text(value: Any) -> str:
@@ -435,8 +436,16 @@ class _Checker:
         ]
 
     def _decode(
-        self, codec: Any, data: Any, key: str, nbytes: int, out: _Result
+        self,
+        codec: Any,
+        data: Any,
+        key: str,
+        nbytes: int,
+        out: _Result,
+        into: npt.NDArray[Any] | None = None,
     ) -> npt.NDArray[Any] | None:
+        """The decoded chunk (in ``into`` when given and the chunk fits it exactly), or
+        None with the problem recorded."""
         if data is None:
             out.problems.append(f"{key}: chunk missing")
             return None
@@ -444,7 +453,14 @@ class _Checker:
             out.problems.append(f"{key}: cannot be read ({type(data).__name__}: {data})")
             return None
         out.chunks += 1
-        out.bytes += len(data)
+        out.bytes += data.nbytes if hasattr(data, "nbytes") else len(data)
+        if into is not None and into.nbytes == nbytes:
+            try:
+                codec.decode(data, out=into)
+            except Exception:  # noqa: BLE001, S110 - decoded again below, for the message
+                pass
+            else:
+                return into
         try:
             decoded = codec.decode(data)
         except Exception as exc:  # noqa: BLE001 - any decoder failure is the same finding
@@ -457,7 +473,14 @@ class _Checker:
         return arr
 
     def _overview_chunk(
-        self, path: str, array: Any, codec: Any, coords: tuple[int, ...], ck: int, out: _Result
+        self,
+        path: str,
+        array: Any,
+        codec: Any,
+        coords: tuple[int, ...],
+        ck: int,
+        out: _Result,
+        fetched: dict[str, Any],
     ) -> Any:
         cache = self._cache[path]
         with self._lock:
@@ -465,7 +488,7 @@ class _Checker:
                 cache.move_to_end(coords)
                 return cache[coords]
         key = _key(path, coords)
-        (data,) = _fetch(self.store, [key])
+        data = fetched[key] if key in fetched else _fetch(self.store, [key])[0]
         mine = _Result()
         arr = self._decode(codec, data, key, 2 * ck * self.dtype.itemsize, mine)
         value = None if arr is None else arr.reshape(2, ck)
@@ -485,21 +508,40 @@ class _Checker:
         out.bytes += mine.bytes
         return value
 
+    def _overview_keys(self, c: int, t: int, s: int, p: int, q: int) -> list[str]:
+        """The overview chunks that block [p, q) needs and the cache does not hold."""
+        keys = []
+        with self._lock:
+            for path, _, b, ck, _ in self.levels:
+                cached = self._cache[path]
+                keys.extend(
+                    _key(path, (c, t, s, 0, j))
+                    for j in range((p // b) // ck, ((q - 1) // b) // ck + 1)
+                    if (c, t, s, 0, j) not in cached
+                )
+        return keys
+
     def run(self, c: int, t: int, s: int, p: int) -> _Result:
         out = _Result()
         n, r = self.n, self.raw_chunk
         q = min(p + self.block, n)
         first, last = p // r, (q - 1) // r
         x: npt.NDArray[Any] | None = None
+        overview: dict[str, Any] = {}
         if self.check_raw:
             keys = [_key("raw", (c, t, s, j)) for j in range(first, last + 1)]
-            fetched = _fetch(self.store, keys)
+            more = self._overview_keys(c, t, s, p, q)
+            # Raw and overview chunks in one round of concurrent requests.
+            got = _fetch(self.store, keys + more)
+            fetched, overview = got[: len(keys)], dict(zip(more, got[len(keys) :], strict=True))
             x = np.empty(q - p, self.dtype)
             for j, key, data in zip(range(first, last + 1), keys, fetched, strict=True):
                 # A chunk shared with the previous block is that block's to report.
                 owner = j * r >= p
                 mine = _Result()
-                chunk = self._decode(self.raw_codec, data, key, r * self.dtype.itemsize, mine)
+                inside = x is not None and p <= j * r and (j + 1) * r <= q
+                into = x[j * r - p : (j + 1) * r - p] if inside and x is not None else None
+                chunk = self._decode(self.raw_codec, data, key, r * self.dtype.itemsize, mine, into)
                 if owner:
                     out.problems += mine.problems
                     out.chunks += mine.chunks
@@ -511,7 +553,7 @@ class _Checker:
                     continue
                 if owner and j == (n - 1) // r and (n - j * r) < r and chunk[n - j * r :].any():
                     out.problems.append(f"{key}: the padding beyond sample {n - 1} is not zero")
-                if x is not None:
+                if x is not None and chunk is not into:
                     lo, hi = max(p, j * r), min(q, (j + 1) * r)
                     x[lo - p : hi - p] = chunk[lo - j * r : hi - j * r]
         if x is None:
@@ -520,7 +562,7 @@ class _Checker:
         if self.source is not None:
             self._compare_source(c, t, s, p, x, out)
         if self.levels:
-            self._compare_levels(c, t, s, p, x, out)
+            self._compare_levels(c, t, s, p, x, out, overview)
         return out
 
     def _compare_source(
@@ -541,7 +583,14 @@ class _Checker:
             )
 
     def _compare_levels(
-        self, c: int, t: int, s: int, p: int, x: npt.NDArray[Any], out: _Result
+        self,
+        c: int,
+        t: int,
+        s: int,
+        p: int,
+        x: npt.NDArray[Any],
+        out: _Result,
+        fetched: dict[str, Any],
     ) -> None:
         from zoomingonline.pyramid import minmax_pyramid
 
@@ -553,7 +602,8 @@ class _Checker:
             got = np.empty_like(want)
             missing = False
             for j in range(i0 // ck, (i0 + m - 1) // ck + 1):
-                chunk = self._overview_chunk(path, array, codec, (c, t, s, 0, j), ck, out)
+                coords = (c, t, s, 0, j)
+                chunk = self._overview_chunk(path, array, codec, coords, ck, out, fetched)
                 lo, hi = max(i0, j * ck), min(i0 + m, (j + 1) * ck)
                 if chunk is None:
                     missing = True
