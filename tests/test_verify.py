@@ -152,12 +152,14 @@ def test_other_metadata_invariants(store: Path) -> None:
     attrs["vertical_gains"] = [[1.0]]
     attrs["zoomingonline"]["format_version"] = 2
     attrs["zoomingonline"]["pyramid"]["levels"][2]["bin"] = 63
+    attrs["setup"] = {"temperature": float("nan")}
     zattrs.write_text(json.dumps(attrs))
     problems = "\n".join(verify(store).problems)
     assert "horiz_interval is -1" in problems
     assert "vertical_gains is not a [2][1] list" in problems
     assert "format_version is 2" in problems
     assert "levels[1].bin is 256, not factor 4 x the next level's 63" in problems
+    assert "attribute setup holds NaN or infinity" in problems
 
 
 def test_raw_differs_from_the_source(good: Path, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ recording, and other inputs (``.trc`` files) plug in the same way.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import os
@@ -245,6 +246,11 @@ def _check_metadata(report: VerifyReport, rec: Recording) -> dict[str, Any]:
     _check_matrix(report, attrs, "vertical_gains", c, t)
     _check_matrix(report, attrs, "vertical_offsets", c, t)
     _check_horiz_offset(report, attrs.get("horiz_offset"), rec.shape)
+    for key, value in attrs.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            report.add(f"attribute {key} holds NaN or infinity, which JSON cannot hold")
     own = attrs.get("zoomingonline")
     if not isinstance(own, dict):
         report.add("attribute zoomingonline is missing: not a zoomingonline store")
