@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from clihelpers import assert_one_error, run
 from readhelpers import make_samples, write_store
 from s3server import SeaweedS3, use_server_env
+from zoomingonline.interrupts import Interrupted, handling_signals
 from zoomingonline.reader import verify
 from zoomingonline.reader.verify import MAX_KEPT
 from zoomingonline.serve import serve_in_thread
@@ -269,3 +271,18 @@ def test_from_seaweedfs(
     result = run("verify", f"s3://{bucket}/pub/run.zarr")
     assert result.exit_code == 1
     assert s3.secret_key not in result.output
+
+
+def test_a_signal_stops_verify_at_the_next_block(tmp_path: Path) -> None:
+    path = write_store(tmp_path / "sig.zarr", make_samples((1, 1, 6, 20_000), "int16"))
+    calls: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with handling_signals(), pytest.raises(Interrupted) as info:
+        verify(path, progress=progress, jobs=1)
+    assert info.value.exit_code == 130
+    assert calls == [20_000]  # one block of six, then the stop

@@ -31,7 +31,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 import numpy.typing as npt
@@ -171,11 +171,11 @@ class VerifyReport:
 # -- metadata ------------------------------------------------------------------------------
 
 
-def _is_number(x: Any) -> bool:
+def _is_number(x: Any) -> TypeGuard[int | float]:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def _is_int(x: Any) -> bool:
+def _is_int(x: Any) -> TypeGuard[int]:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
@@ -263,10 +263,10 @@ def _check_metadata(report: VerifyReport, rec: Recording) -> dict[str, Any]:
     for key in ("software_version", "created", "source"):
         if own and not isinstance(own.get(key), str):
             report.add(f"zoomingonline.{key} is missing or not text")
-    pyramid = own.get("pyramid") if isinstance(own.get("pyramid"), dict) else {}
+    pyramid: dict[str, Any] = own["pyramid"] if isinstance(own.get("pyramid"), dict) else {}
     if own and not pyramid:
         report.add("zoomingonline.pyramid is missing")
-    params = {}
+    params: dict[str, int | None] = {}
     for key in ("factor", "target", "min_bin"):
         value = pyramid.get(key)
         if pyramid and not (_is_int(value) and value >= 1):
@@ -516,7 +516,7 @@ class _Checker:
 
     def _overview_keys(self, c: int, t: int, s: int, p: int, q: int) -> list[str]:
         """The overview chunks that block [p, q) needs and the cache does not hold."""
-        keys = []
+        keys: list[str] = []
         with self._lock:
             for path, _, b, ck, _ in self.levels:
                 cached = self._cache[path]
