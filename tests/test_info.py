@@ -114,3 +114,8 @@ def test_from_seaweedfs(
 
 def test_not_a_store(tmp_path: Path) -> None:
     assert "no such store" in assert_one_error(run("info", tmp_path / "x.zarr"))
+
+
+def test_no_server_is_one_line() -> None:
+    line = assert_one_error(run("info", "http://127.0.0.1:1/run.zarr"))
+    assert line.startswith("Error: cannot read http://127.0.0.1:1/run.zarr: ")

@@ -244,6 +244,7 @@ def test_bad_locations(tmp_path: Path, stores: tuple[Path, Any]) -> None:
         (tmp_path / "folder", "not a Zarr store"),
         ("ftp://host/x.zarr", "cannot read ftp://"),
         ("s3://bucket-only", "expected s3://BUCKET"),
+        ("http://127.0.0.1:1/run.zarr", "cannot read http://127.0.0.1:1/run.zarr: Generic HTTP"),
     ]:
         with pytest.raises(ZoomingOnlineError, match=message):
             zoomingonline.open(location)

@@ -234,8 +234,10 @@ class Recording:
             raise ZoomingOnlineError(
                 f"{location.text} is not a zoomingonline store: {_reason(exc, 'no raw array')}"
             ) from None
-        except OSError as exc:
-            raise ZoomingOnlineError(f"cannot read {location.text}: {exc}") from None
+        except Exception as exc:
+            if not is_read_error(exc):
+                raise
+            raise ZoomingOnlineError(f"cannot read {location.text}: {one_line(exc)}") from None
         if not isinstance(raw, zarr.Array) or raw.ndim != 4:
             raise ZoomingOnlineError(
                 f"{location.text}: raw is not a 4-D array (channels, trcs, segments, samples)"
@@ -515,8 +517,10 @@ class Recording:
     def _read(self, array: Any, selection: tuple[Any, ...]) -> npt.NDArray[Any]:
         try:
             return np.asarray(array[selection])
-        except OSError as exc:
-            raise ZoomingOnlineError(f"cannot read {self.location.text}: {exc}") from None
+        except Exception as exc:
+            if not is_read_error(exc):
+                raise
+            raise ZoomingOnlineError(f"cannot read {self.location.text}: {one_line(exc)}") from None
 
     # -- description -----------------------------------------------------------------------
 
@@ -526,6 +530,18 @@ class Recording:
         from zoomingonline.reader.info import describe
 
         return describe(self)
+
+
+def is_read_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failed read (a file system or an obstore HTTP/S3 error)."""
+    return isinstance(exc, OSError) or type(exc).__module__.startswith("obstore")
+
+
+def one_line(exc: BaseException, limit: int = 240) -> str:
+    """The first line of an error's message, shortened (obstore's span many lines)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _reason(exc: BaseException, default: str) -> str:

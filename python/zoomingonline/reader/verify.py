@@ -38,7 +38,7 @@ import numpy.typing as npt
 
 from zoomingonline import interrupts
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.reader.recording import READS_FORMAT, Recording
+from zoomingonline.reader.recording import READS_FORMAT, Recording, one_line
 from zoomingonline.reader.recording import open as open_store
 
 __all__ = ["MAX_KEPT", "Source", "VerifyReport", "hdf5_source", "verify"]
@@ -456,7 +456,7 @@ class _Checker:
             out.problems.append(f"{key}: chunk missing")
             return None
         if isinstance(data, BaseException):
-            out.problems.append(f"{key}: cannot be read ({type(data).__name__}: {data})")
+            out.problems.append(f"{key}: cannot be read ({one_line(data)})")
             return None
         out.chunks += 1
         out.bytes += data.nbytes if hasattr(data, "nbytes") else len(data)
