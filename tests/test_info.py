@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from clihelpers import assert_one_error, run
 from readhelpers import make_samples, store_levels, write_store
-from s3server import SeaweedS3, use_server_env
+from s3server import SeaweedS3
+from zoomingonline.s3 import resolve_config, upload_store
 from zoomingonline.serve import serve_in_thread
 from zoomingonline.stores import served_url, viewer_url
-from zoomingonline.upload import resolve_config, upload_store
 
 
 @pytest.fixture(scope="module")
@@ -85,23 +83,9 @@ def test_over_serve(store: Path) -> None:
         assert "size unknown over HTTP" in run("info", url).output
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[SeaweedS3]:
-    server = SeaweedS3.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_from_seaweedfs(
-    s3: SeaweedS3, store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    bucket = f"i-{uuid.uuid4().hex[:10]}"
-    s3.client().create_bucket(Bucket=bucket)
+def test_from_seaweedfs(s3: SeaweedS3, bucket: str, env: dict[str, str], store: Path) -> None:
     config = resolve_config(bucket, prefix="p", environ=s3.env(), env_file=os.devnull)
     assert upload_store(store, config=config).ok
-    use_server_env(s3, monkeypatch, tmp_path)
     result = run("info", f"s3://{bucket}/p/info.zarr", "--json")
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)

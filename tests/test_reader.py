@@ -14,7 +14,6 @@ import math
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +30,13 @@ from readhelpers import (
     store_levels,
     write_store,
 )
-from s3server import SeaweedS3, use_server_env
+from s3server import SeaweedS3
 from zarr.storage import LocalStore, WrapperStore
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.reader import Recording
 from zoomingonline.reader._location import Location
+from zoomingonline.s3 import resolve_config, upload_store
 from zoomingonline.serve import serve_in_thread
-from zoomingonline.upload import resolve_config, upload_store
 
 SHAPE = (2, 1, 2, 10_007)  # odd length: partial last bins at every level
 MAX_POINTS = (1, 2, 3, 7, 20, 100, 640, 2000, 20_000)
@@ -109,29 +108,14 @@ def test_windows_over_serve(stores: tuple[Path, dict[str, Any]]) -> None:
             check_windows(rec, data[dtype], store_levels(root / f"{dtype}.zarr"), 12)
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[SeaweedS3]:
-    server = SeaweedS3.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_windows_from_seaweedfs(
-    s3: SeaweedS3,
-    stores: tuple[Path, dict[str, Any]],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    s3: SeaweedS3, bucket: str, env: dict[str, str], stores: tuple[Path, dict[str, Any]]
 ) -> None:
     root, data = stores
-    bucket = f"r-{uuid.uuid4().hex[:10]}"
-    s3.client().create_bucket(Bucket=bucket)
     config = resolve_config(bucket, prefix="runs/a", environ=s3.env(), env_file=os.devnull)
     chosen = ("int16", "uint64", "float32")
     for dtype in chosen:
         assert upload_store(root / f"{dtype}.zarr", config=config).ok
-    use_server_env(s3, monkeypatch, tmp_path)
     for dtype in chosen:
         rec = zoomingonline.open(f"s3://{bucket}/runs/a/{dtype}.zarr")
         assert rec.location.kind == "s3"

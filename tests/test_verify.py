@@ -13,8 +13,6 @@ import json
 import os
 import shutil
 import signal
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +22,12 @@ import numpy as np
 import pytest
 from clihelpers import assert_one_error, run
 from readhelpers import make_samples, write_store
-from s3server import SeaweedS3, use_server_env
+from s3server import SeaweedS3
 from zoomingonline.interrupts import Interrupted, handling_signals
 from zoomingonline.reader import verify
 from zoomingonline.reader.verify import MAX_KEPT
+from zoomingonline.s3 import resolve_config, upload_store
 from zoomingonline.serve import serve_in_thread
-from zoomingonline.upload import resolve_config, upload_store
 
 SHAPE = (2, 1, 2, 10_007)
 
@@ -244,24 +242,11 @@ def test_over_serve(good: Path, store: Path) -> None:
         assert result.exit_code == 0, result.output
 
 
-@pytest.fixture(scope="module")
-def s3() -> Iterator[SeaweedS3]:
-    server = SeaweedS3.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_from_seaweedfs(
-    s3: SeaweedS3, good: Path, store: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    s3: SeaweedS3, client: Any, bucket: str, env: dict[str, str], good: Path
 ) -> None:
-    bucket = f"v-{uuid.uuid4().hex[:10]}"
-    client = s3.client()
-    client.create_bucket(Bucket=bucket)
     config = resolve_config(bucket, prefix="pub", environ=s3.env(), env_file=os.devnull)
     assert upload_store(good / "run.zarr", config=config).ok
-    use_server_env(s3, monkeypatch, tmp_path)
     report = verify(f"s3://{bucket}/pub/run.zarr", source=good / "run.h5")
     assert report.ok, report.problems
     # A chunk lost in the bucket is found.

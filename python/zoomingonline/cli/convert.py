@@ -160,6 +160,6 @@ def demo_command(
         if not quiet:
             click.echo(f"picture of channel 0, trc 0, segment 0: {picture}")
     if then_serve:
-        from zoomingonline.cli_serve import serve_command
+        from zoomingonline.cli.serve import serve_command
 
         ctx.invoke(serve_command, directory=directory, viewer=viewer, quiet=quiet)

@@ -86,10 +86,8 @@ def _http(text: str) -> Location:
 
 
 def _s3_config(bucket: str, env_file: str | os.PathLike[str] | None) -> Any:
-    try:
-        from zoomingonline.s3.config import resolve_config  # type: ignore[import-not-found]
-    except ImportError:
-        from zoomingonline.upload import resolve_config
+    from zoomingonline.s3.config import resolve_config
+
     return resolve_config(bucket, env_file=env_file)
 
 
@@ -117,12 +115,9 @@ def _s3(text: str, env_file: str | os.PathLike[str] | None) -> Location:
     store = _obstore().S3Store(
         bucket, client_options=_client_options(config.endpoint_url or "https://"), **options
     )
-    try:
-        from zoomingonline.upload import store_url
+    from zoomingonline.s3.bucket import store_url
 
-        http_url = store_url(config, key)
-    except ImportError:  # pragma: no cover - upload is part of the package
-        http_url = None
+    http_url = store_url(config, key)
     return Location(text, "s3", ObjectStore(store, read_only=True), http_url=http_url)
 
 
