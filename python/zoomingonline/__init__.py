@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     )
     from zoomingonline.importer import batch_convert, import_paths
     from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+    from zoomingonline.reader import open
     from zoomingonline.s3 import upload_store, upload_to_s3
     from zoomingonline.serve import serve
 
@@ -48,6 +49,7 @@ _LAZY = {
     "minmax_pyramid": "zoomingonline.pyramid",
     "minmax_pyramid_into": "zoomingonline.pyramid",
     "plan_pyramid": "zoomingonline.pyramid",
+    "open": "zoomingonline.reader",
     "serve": "zoomingonline.serve",
     "batch_convert": "zoomingonline.importer",
     "import_paths": "zoomingonline.importer",
@@ -69,6 +71,7 @@ __all__ = [
     "import_paths",
     "minmax_pyramid",
     "minmax_pyramid_into",
+    "open",
     "plan_pyramid",
     "save_zarr",
     "serve",

@@ -46,6 +46,7 @@ def main(verbose: int) -> None:
 def _register() -> None:
     from zoomingonline.cli.convert import convert_command, demo_command
     from zoomingonline.cli.generate import generate_command
+    from zoomingonline.cli.read import info_command, plot_command, verify_command
     from zoomingonline.cli.s3 import import_command, upload_command
     from zoomingonline.cli.serve import serve_command
 
@@ -56,6 +57,9 @@ def _register() -> None:
         upload_command,
         import_command,
         serve_command,
+        info_command,
+        verify_command,
+        plot_command,
     ):
         main.add_command(command)
 

@@ -121,6 +121,12 @@ def convert_command(
     is_flag=True,
     help="Then serve DIRECTORY to the viewer on the default port, until Ctrl-C.",
 )
+@click.option(
+    "--plot",
+    "picture",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw segment 0 of channel 0 as this PNG (needs the extra 'plot').",
+)
 @click.pass_context
 def demo_command(
     ctx: click.Context,
@@ -130,6 +136,7 @@ def demo_command(
     quiet: bool,
     viewer: str,
     then_serve: bool,
+    picture: Path | None,
 ) -> None:
     """Make a synthetic recording in DIRECTORY and convert it: the whole job in one go.
 
@@ -145,6 +152,13 @@ def demo_command(
         summary = run_demo(directory, samples=samples, overwrite=overwrite, progress=progress)
     if not quiet:
         print_store_summary(summary, viewer)
+    if picture is not None:
+        from zoomingonline.reader import open as open_store
+        from zoomingonline.reader.plot import plot_window
+
+        plot_window(open_store(summary.output), picture)
+        if not quiet:
+            click.echo(f"picture of channel 0, trc 0, segment 0: {picture}")
     if then_serve:
         from zoomingonline.cli.serve import serve_command
 
