@@ -54,8 +54,9 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 #: Samples per raw chunk: 2 MiB of int16, what the viewer downloads per zoom step.
 DEFAULT_RAW_CHUNK = _defaults.RAW_CHUNK
-#: Bins per chunk of the finer overview levels (rounded so chunks nest in coarsest bins).
-DEFAULT_OVERVIEW_CHUNK = 1 << 16
+#: Bins per chunk of the finer overview levels (rounded so chunks nest in coarsest bins):
+#: a reader's window of any span then reads at most two chunks of about 30 kB.
+DEFAULT_OVERVIEW_CHUNK = 1 << 14
 #: Samples read per block: a few raw chunks.
 DEFAULT_BLOCK_SAMPLES = 1 << 22
 
