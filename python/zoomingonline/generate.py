@@ -81,6 +81,14 @@ MAX_COUNT = 2**62
 #: Output suffixes and what they make.
 HDF5_SUFFIXES = (".h5", ".hdf5")
 ZARR_SUFFIXES = (".zarr",)
+#: What ``format`` chooses: a store, an HDF5 file, or a folder of LeCroy .trc files.
+FORMATS = ("zarr", "h5", "trc")
+#: Sample types of ``format="trc"``.
+TRC_DTYPES = ("int16", "int8")
+#: Byte orders of ``format="trc"``.
+BYTE_ORDERS = {"little": "<", "big": ">"}
+#: int16 model codes per int8 code of ``trc_dtype="int8"`` (an 8-bit scope's coarser step).
+INT8_STEP = 40
 
 #: ``progress(done, total)``: samples written so far and in all.
 GenerateProgress = RunProgress
@@ -211,9 +219,9 @@ class GenerateSummary:
     Attributes
     ----------
     output : Path
-        The file or store written.
+        The file, store or folder of .trc files written.
     kind : str
-        ``"hdf5"`` or ``"zarr"``.
+        ``"hdf5"``, ``"zarr"`` or ``"trc"``.
     shape : tuple of int
         (channels, trcs, segments, samples).
     signal : str
@@ -231,7 +239,7 @@ class GenerateSummary:
     """
 
     output: Path
-    kind: Literal["hdf5", "zarr"]
+    kind: Literal["hdf5", "zarr", "trc"]
     shape: tuple[int, int, int, int]
     signal: str
     seed: int
@@ -239,11 +247,9 @@ class GenerateSummary:
     bytes_out: int
     seconds: float
     levels: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def dtype(self) -> str:
-        """The samples' dtype, always int16."""
-        return "int16"
+    dtype: str = "int16"
+    files: list[Path] = field(default_factory=list)
+    byte_order: str = "little"
 
     @property
     def throughput(self) -> float:
@@ -285,7 +291,13 @@ def _resolve_shape(
     return (int(shape[0]), int(shape[1]), int(shape[2]), int(shape[3]))
 
 
-def _output_kind(path: Path) -> Literal["hdf5", "zarr"]:
+def _output_kind(path: Path, format: str | None = None) -> Literal["hdf5", "zarr", "trc"]:
+    if format is not None:
+        if format not in FORMATS:
+            raise ZoomingOnlineError(
+                f"unknown format {format!r}; choose one of {', '.join(FORMATS)}"
+            )
+        return "hdf5" if format == "h5" else format  # type: ignore[return-value]
     suffix = path.suffix.lower()
     if suffix in HDF5_SUFFIXES:
         return "hdf5"
@@ -293,7 +305,7 @@ def _output_kind(path: Path) -> Literal["hdf5", "zarr"]:
         return "zarr"
     raise ZoomingOnlineError(
         f"cannot tell what to write from {path.name!r}: name it *.zarr (a store for the"
-        " viewer) or *.h5 (an HDF5 recording for convert)"
+        " viewer) or *.h5 (an HDF5 recording for convert), or give --format trc"
     )
 
 
@@ -346,6 +358,9 @@ def generate(
     min_bin: int = DEFAULT_MIN_BIN,
     jobs: int = 0,
     attrs: Mapping[str, Any] | None = None,
+    format: str | None = None,
+    trc_dtype: str = "int16",
+    byte_order: str = "little",
     progress: GenerateProgress | None = None,
 ) -> GenerateSummary:
     """Write a synthetic recording to an HDF5 file or a zoomingonline store.
@@ -380,6 +395,16 @@ min_bin, jobs
         For a store: as in :func:`zoomingonline.convert`. Ignored for HDF5.
     attrs : mapping, optional
         Extra root attributes (numbers, strings, lists), e.g. a ``description``.
+    format : {"zarr", "h5", "trc"}, optional
+        What to write; by default chosen by the suffix of ``output``. ``"trc"``: a folder
+        ``output`` of LeCroy ``.trc`` files, one per channel and trc, named
+        ``C<channel>--<name>--<number>.trc`` as the oscilloscopes name them, in
+        sequence mode when there are several segments (``convert`` reads the folder).
+    trc_dtype : {"int16", "int8"}
+        For ``"trc"``: the codes' type. int8 codes are the model's int16 codes divided
+        by 40 (rounded, clipped), with the gain 40 times larger.
+    byte_order : {"little", "big"}
+        For ``"trc"``: COMM_ORDER, the byte order of the whole file.
     progress : callable, optional
         Called as ``progress(done, total)`` in samples.
 
@@ -402,7 +427,16 @@ min_bin, jobs
         log.info("random seed %d", seed)
     rec = SyntheticRecording(shape, signal=signal, seed=seed)
     dst = Path(output)
-    kind = _output_kind(dst)
+    kind = _output_kind(dst, format)
+    if kind == "trc":
+        if trc_dtype not in TRC_DTYPES:
+            raise ZoomingOnlineError(
+                f"unknown .trc sample type {trc_dtype!r}; choose one of {', '.join(TRC_DTYPES)}"
+            )
+        if byte_order not in BYTE_ORDERS:
+            raise ZoomingOnlineError(
+                f"unknown byte order {byte_order!r}; choose one of {', '.join(BYTE_ORDERS)}"
+            )
     check_target(dst, "hdf5" if kind == "hdf5" else "store", overwrite=overwrite)
     root_attrs = rec.attrs()
     if attrs:
@@ -410,10 +444,25 @@ min_bin, jobs
     log.info(
         "generating %s %s %s seed %d -> %s", "x".join(map(str, shape)), signal, kind, seed, dst
     )
+    files: list[Path] = []
+    dtype = "int16"
     if kind == "hdf5":
         _check_space(dst, _needed_bytes(shape))
         levels: list[dict[str, Any]] = []
         bytes_out = _write_hdf5(rec, dst, root_attrs, overwrite=overwrite, progress=progress)
+    elif kind == "trc":
+        dtype = trc_dtype
+        _check_space(dst, _needed_bytes(shape))
+        levels = []
+        bytes_out, files = _write_trc_run(
+            rec,
+            dst,
+            np.dtype(trc_dtype),
+            BYTE_ORDERS[byte_order],
+            root_attrs,
+            overwrite=overwrite,
+            progress=progress,
+        )
     else:
         spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
         ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
@@ -438,10 +487,13 @@ min_bin, jobs
         shape=shape,
         signal=signal,
         seed=seed,
-        bytes_samples=rec.nbytes,
+        bytes_samples=rec.nbytes // (2 // np.dtype(dtype).itemsize),
         bytes_out=bytes_out,
         seconds=time.perf_counter() - t0,
         levels=levels,
+        dtype=dtype,
+        files=files,
+        byte_order=byte_order,
     )
     log.info(
         "wrote %s: %.1f MB of samples, %.1f MB written, %.2f s",
@@ -523,6 +575,81 @@ def _write_hdf5(
     finally:
         output.discard()
     return dst.stat().st_size
+
+
+def _write_trc_run(
+    rec: SyntheticRecording,
+    dst: Path,
+    dtype: np.dtype[Any],
+    order: str,
+    attrs: Mapping[str, Any],
+    *,
+    overwrite: bool,
+    progress: GenerateProgress | None,
+) -> tuple[int, list[Path]]:
+    """A folder of .trc files, one per (channel, trc), built under a temporary name."""
+    import datetime as dt
+
+    from zoomingonline.trc import write_trc
+
+    cn, tn, sn, n = rec.shape
+    output = AtomicOutput(dst, "store", overwrite=overwrite)
+    tmp = output.begin()
+    step = progress_counter(math.prod(rec.shape), progress)
+    gains, offsets = rec.vertical()
+    title = dst.name.split(".")[0] or "run"
+    text = str(attrs.get("description", "")).encode("latin-1", "replace")
+    scale = INT8_STEP if dtype.itemsize == 1 else 1
+    # Segments of a sequence follow each other by 1 ms; the first sample is 10 % of the
+    # segment before the trigger, as a scope's default trigger position puts it.
+    trigger_offset = -0.1 * n * rec.horiz_interval
+    wide = np.empty(min(BLOCK_SAMPLES, n), np.int16) if scale > 1 else None
+    total = 0
+    names: list[str] = []
+    try:
+        tmp.mkdir()
+        for c in range(cn):
+            for t in range(tn):
+
+                def fill(s: int, start: int, out: npt.NDArray[Any], c: int = c, t: int = t) -> None:
+                    if wide is None:
+                        rec.read_into(c, t, s, start, out)
+                    else:
+                        w = wide[: out.size]
+                        rec.read_into(c, t, s, start, w)
+                        q = np.rint(w / scale)
+                        np.clip(q, -128, 127, out=q)
+                        out[...] = q
+                    step(out.size)
+
+                name = f"C{c + 1}--{title}--{t:05d}.trc"
+                total += write_trc(
+                    tmp / name,
+                    segments=sn,
+                    samples=n,
+                    fill=fill,
+                    dtype=dtype,
+                    byte_order=order,
+                    trigger_times=[1e-3 * s for s in range(sn)],
+                    trigger_offsets=[trigger_offset] * sn,
+                    check=interrupts.check,
+                    vertical_gain=float(gains[c, t]) * scale,
+                    vertical_offset=float(offsets[c, t]),
+                    horiz_interval=rec.horiz_interval,
+                    horiz_offset=trigger_offset,
+                    nominal_bits=8 if scale > 1 else 16,
+                    instrument="ZOOMINGONLINE",
+                    acquisition_time=dt.datetime(2026, 1, 1, 12, 0, t % 60),
+                    user_text=text,
+                    wave_source=c,
+                )
+                names.append(name)
+        output.publish()
+    except OSError as exc:
+        raise ZoomingOnlineError(f"cannot write {dst}: {exc.strerror or exc}") from None
+    finally:
+        output.discard()
+    return total, [dst / name for name in names]
 
 
 def _blocks_ahead(

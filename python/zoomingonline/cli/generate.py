@@ -31,7 +31,27 @@ __all__ = ["generate_command"]
     "--output",
     required=True,
     type=click.Path(path_type=Path),
-    help="OUT.zarr: a store for the viewer; OUT.h5: an HDF5 recording in the users' layout.",
+    help="OUT.zarr: a store for the viewer; OUT.h5: an HDF5 recording in the users' layout;"
+    " with --format trc, a folder OUT of LeCroy .trc files.",
+)
+@click.option(
+    "--format",
+    type=click.Choice(("zarr", "h5", "trc")),
+    help="What to write  [default: from the suffix of OUT].",
+)
+@click.option(
+    "--trc-dtype",
+    type=click.Choice(("int16", "int8")),
+    default="int16",
+    show_default=True,
+    help="With --format trc: the codes' type (COMM_TYPE).",
+)
+@click.option(
+    "--byte-order",
+    type=click.Choice(("little", "big")),
+    default="little",
+    show_default=True,
+    help="With --format trc: the files' byte order (COMM_ORDER).",
 )
 @click.option("--channels", type=WHOLE, help="Channels.  [default: 2]")
 @click.option("--trcs", type=WHOLE, help="Trc files (captures) per channel.  [default: 1]")
@@ -76,6 +96,8 @@ def generate_command(quiet: bool, viewer: str, **options: Any) -> None:
       zoomingonline generate -o demo.zarr --minimal
       zoomingonline generate -o run.h5 --signal square --seed 42
       zoomingonline convert run.h5
+      zoomingonline generate -o run42 --format trc --segments 100 --samples 1e5
+      zoomingonline convert run42
     """
     from zoomingonline.generate import generate
 
@@ -91,7 +113,7 @@ def _print_summary(summary: Any, viewer: str) -> None:
     out = summary.output
     shape = " x ".join(f"{v:,}" for v in summary.shape)
     click.echo(
-        f"{out}: {shape} int16 samples, {summary.signal}, seed {summary.seed}\n"
+        f"{out}: {shape} {summary.dtype} samples, {summary.signal}, seed {summary.seed}\n"
         f"  {summary.bytes_samples / 1e6:,.1f} MB of samples, {summary.bytes_out / 1e6:,.1f} MB"
         f" written, {summary.seconds:.2f} s, {summary.throughput / 1e6:,.0f} MB/s"
     )
@@ -104,9 +126,14 @@ def _print_summary(summary: Any, viewer: str) -> None:
             f" then open\n  {viewer_url(url, viewer)}"
         )
     else:
-        click.echo(f"Convert it for the viewer: zoomingonline convert {out}")
+        if summary.kind == "trc":
+            click.echo(f"  {len(summary.files)} .trc files")
+        click.echo(f"Convert it for the viewer: zoomingonline convert {shlex.quote(str(out))}")
     c, t, s, n = summary.shape
+    extra = ""
+    if summary.kind == "trc":
+        extra = f" --format trc --trc-dtype {summary.dtype} --byte-order {summary.byte_order}"
     click.echo(
         f"Same samples again: zoomingonline generate -o {out} --channels {c} --trcs {t}"
-        f" --segments {s} --samples {n} --signal {summary.signal} --seed {summary.seed}"
+        f" --segments {s} --samples {n} --signal {summary.signal} --seed {summary.seed}{extra}"
     )
