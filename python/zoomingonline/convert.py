@@ -394,7 +394,8 @@ class _Quantizer:
         if self.scratch is None or self.scratch.size < x.size:
             self.scratch = np.empty(x.size, np.float64)
         q = self.scratch[: x.size]
-        np.subtract(x, mid, out=q)
+        q[...] = x  # float64 arithmetic throughout, also for float32 samples
+        q -= mid
         q /= step
         np.rint(q, out=q)
         if not np.isfinite(q).all():
