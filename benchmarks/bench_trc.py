@@ -1,0 +1,151 @@
+"""Converting a sequence-mode .trc run against the same samples in an uncompressed HDF5 file.
+
+Run from the repository root (after ``uv sync``, which builds the optimised extension)::
+
+    uv run python benchmarks/bench_trc.py                    # about 1 GB, best of 3
+    uv run python benchmarks/bench_trc.py --gb 0.1 --repeat 1
+    uv run python benchmarks/bench_trc.py --gb 0.1,1         # peak RSS at two sizes: flat?
+
+For each size, ``generate`` writes under ``bench-data/`` a run of 2 channels x 1 trc file in
+sequence mode (segments of 1e6 int16 samples, big-endian, so every block is byte-swapped)
+and, from the same seed, a contiguous uncompressed HDF5 file holding the same samples. Both
+are read once into the page cache; then each is converted with the default options in a
+fresh process, alternately, ``--repeat`` times. Every child reports its wall time and its
+peak RSS (``VmHWM``); the best time of each is kept and the speed ratio (HDF5 seconds /
+.trc seconds, at least 0.9 wanted) is printed, with the peak RSS of both. The files are
+deleted afterwards unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "bench-data"
+SAMPLES = 1_000_000
+CHANNELS = 2
+SEED = 2024
+
+
+def _vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(inp: Path, out: Path) -> None:
+    """Convert ``inp`` to ``out`` and print one JSON line with time and peak RSS."""
+    import zoomingonline
+
+    rss_imports = _vm_hwm_mb()
+    t0 = time.perf_counter()
+    summary = zoomingonline.convert(inp, out)
+    seconds = time.perf_counter() - t0
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "bytes_in": summary.bytes_in,
+                "bytes_out": summary.bytes_out,
+                "rss_mb": _vm_hwm_mb(),
+                "rss_imports_mb": rss_imports,
+            }
+        )
+    )
+
+
+def make_inputs(folder: Path, segments: int) -> tuple[Path, Path]:
+    """The .trc run and the HDF5 file with the same samples (kept if already there)."""
+    from zoomingonline.generate import generate
+
+    trc = folder / f"bench_trc_{segments}"
+    h5 = folder / f"bench_trc_{segments}.h5"
+    common = {"channels": CHANNELS, "trcs": 1, "segments": segments, "samples": SAMPLES}
+    if not trc.exists():
+        generate(trc, format="trc", byte_order="big", seed=SEED, **common)
+    if not h5.exists():
+        generate(h5, seed=SEED, **common)
+    return trc, h5
+
+
+def warm(path: Path) -> None:
+    files = [path] if path.is_file() else sorted(path.iterdir())
+    for f in files:
+        with f.open("rb") as fh:
+            while fh.read(1 << 24):
+                pass
+
+
+def run_child(inp: Path, out: Path) -> dict[str, float]:
+    if out.exists():
+        shutil.rmtree(out)
+    os.sync()
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(inp), str(out)]
+    text = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    shutil.rmtree(out, ignore_errors=True)
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gb", default="1", help="sizes in GB of samples, comma-separated")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
+    ap.add_argument("--keep", action="store_true", help="keep the generated inputs")
+    ap.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    ap.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child(*args.child)
+        return 0
+
+    folder: Path = args.data_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for gb in (float(x) for x in args.gb.split(",")):
+        segments = max(1, round(gb * 1e9 / (2 * SAMPLES * CHANNELS)))
+        trc, h5 = make_inputs(folder, segments)
+        warm(trc)
+        warm(h5)
+        best: dict[str, dict[str, float]] = {}
+        for k in range(args.repeat):
+            for name, inp in (("trc", trc), ("hdf5", h5)):
+                r = run_child(inp, folder / "bench_trc_out.zarr")
+                print(
+                    f"{gb:g} GB {name} run {k + 1}: {r['seconds']:.2f} s,"
+                    f" peak RSS {r['rss_mb']:.0f} MB",
+                    flush=True,
+                )
+                if name not in best or r["seconds"] < best[name]["seconds"]:
+                    best[name] = r
+                else:
+                    best[name]["rss_mb"] = max(best[name]["rss_mb"], r["rss_mb"])
+        rows.append((gb, segments, best))
+        if not args.keep:
+            shutil.rmtree(trc)
+            h5.unlink()
+
+    print()
+    print(
+        f"{'GB':>5}{'segments':>10}{'trc s':>8}{'trc GB/s':>10}{'h5 s':>8}{'h5 GB/s':>9}"
+        f"{'speed trc/h5':>14}{'trc RSS MB':>12}{'h5 RSS MB':>11}"
+    )
+    for gb, segments, best in rows:
+        t, h = best["trc"], best["hdf5"]
+        print(
+            f"{gb:>5g}{segments:>10}{t['seconds']:>8.2f}{t['bytes_in'] / 1e9 / t['seconds']:>10.3f}"
+            f"{h['seconds']:>8.2f}{h['bytes_in'] / 1e9 / h['seconds']:>9.3f}"
+            f"{h['seconds'] / t['seconds']:>14.2f}{t['rss_mb']:>12.0f}{h['rss_mb']:>11.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
