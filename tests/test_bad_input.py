@@ -11,7 +11,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import zoomingonline
 from clihelpers import assert_one_error, run
+from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.store import to_json_attrs
 
 
 def write_h5(path: Path, **attrs: object) -> Path:
@@ -74,3 +77,48 @@ def test_invalid_utf8_attributes_are_reported_not_mangled(tmp_path: Path) -> Non
     not_copied = [line for line in result.output.splitlines() if "not copied:" in line]
     assert any("bad_bytes" in line for line in not_copied), result.output
     assert any("bad_utf8" in line for line in not_copied), result.output
+
+
+def test_metadata_that_json_cannot_hold_is_refused(tmp_path: Path) -> None:
+    src = write_h5(tmp_path / "run.h5")
+    with h5py.File(src, "a") as f:
+        f["horiz_offset"] = np.array([[[0.0, np.nan]]])
+    line = assert_one_error(run("convert", src, "-q"))
+    assert "horiz_offset holds NaN or infinite values" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.h5"]
+
+
+@pytest.mark.parametrize(
+    ("horiz_interval", "gains", "fragment"),
+    [
+        (-1e-9, [[1.0]], "horiz_interval must be a positive number"),
+        (float("nan"), [[1.0]], "horiz_interval must be a positive number"),
+        (1e-9, [[float("nan")]], "vertical_gains holds NaN"),
+        (1e-9, [[1.0, 2.0]], "vertical_gains has shape (1, 2); expected (1, 1)"),
+    ],
+)
+def test_save_zarr_checks_the_format_attributes(
+    tmp_path: Path, horiz_interval: float, gains: list[list[float]], fragment: str
+) -> None:
+    data = np.zeros((1, 1, 1, 100), np.int16)
+    with pytest.raises(ZoomingOnlineError) as info:
+        zoomingonline.save_zarr(tmp_path / "x.zarr", data, horiz_interval, gains, [[0.0]])
+    assert fragment in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_attrs_cannot_replace_the_recordings_own(tmp_path: Path) -> None:
+    with pytest.raises(ZoomingOnlineError, match="attrs may not set horiz_interval"):
+        zoomingonline.generate(
+            tmp_path / "x.zarr", samples=100, segments=1, attrs={"horiz_interval": 1.0}
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_undecodable_text_is_not_copied_as_surrogates() -> None:
+    # h5py hands back undecodable bytes of UTF-8 strings as lone surrogates.
+    skipped: list[str] = []
+    attrs = to_json_attrs({"note": "caf\udce9", "fine": "café"}, skipped, "attribute ")
+    assert attrs == {"fine": "café"}
+    assert len(skipped) == 1
+    assert skipped[0].startswith("attribute note (")

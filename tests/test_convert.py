@@ -30,7 +30,7 @@ from reference import reference_level
 from zoomingonline import ZoomingOnlineError
 from zoomingonline.store import CodecSpec, StoreLayout, StoreWriter, read_into_fn
 
-#: The sample types the store format promises (FORMAT.md), spelled out here.
+#: The sample types the store format promises (docs/format.md), spelled out here.
 DTYPES = ("int8", "uint8", "int16", "uint16", "int32", "float32", "float64")
 HI = 1e-9  # horiz_interval written into the test files
 

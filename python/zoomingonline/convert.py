@@ -26,6 +26,7 @@ from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGE
 from zoomingonline.store import (
     DEFAULT_BLOCK_SAMPLES,
     DEFAULT_RAW_CHUNK,
+    FORMAT_ATTRS,
     CodecSpec,
     RunProgress,
     StoreLayout,
@@ -53,9 +54,7 @@ GAIN_NAMES = ("vertical_gain", "vertical_gains")
 OFFSET_NAMES = ("vertical_offset", "vertical_offsets")
 HORIZ_OFFSET_NAMES = ("horiz_offset",)
 HORIZ_INTERVAL_NAMES = ("horiz_interval",)
-RESERVED = frozenset(
-    ("zoomingonline", "horiz_interval", "vertical_gains", "vertical_offsets", "horiz_offset")
-)
+RESERVED = FORMAT_ATTRS
 #: Larger datasets are not copied into the attributes (they would bloat .zattrs).
 MAX_ATTR_ELEMENTS = 65536
 #: HDF5 chunk cache while converting, so chunked inputs are decompressed once.
@@ -243,7 +242,7 @@ def _per_channel_trc(value: Any, shape: tuple[int, int], what: str) -> list[list
 def read_metadata(
     h5: Any, dset: Any, *, horiz_interval: float | None = None
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """Map the file's metadata to store attributes (FORMAT.md).
+    """Map the file's metadata to store attributes (docs/format.md).
 
     Returns the root attributes, the ``raw`` array's attributes (the samples dataset's own)
     and the list of what could not be copied.

@@ -42,6 +42,7 @@ from zoomingonline.outputs import AtomicOutput, check_target
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
 from zoomingonline.store import (
     DEFAULT_RAW_CHUNK,
+    FORMAT_ATTRS,
     OVERVIEW_CODEC,
     CodecSpec,
     RunProgress,
@@ -440,6 +441,11 @@ min_bin, jobs
     check_target(dst, "hdf5" if kind == "hdf5" else "store", overwrite=overwrite)
     root_attrs = rec.attrs()
     if attrs:
+        taken = sorted(set(attrs) & FORMAT_ATTRS)
+        if taken:
+            raise ZoomingOnlineError(
+                f"attrs may not set {', '.join(taken)}: the recording defines them"
+            )
         root_attrs.update(attrs)
     log.info(
         "generating %s %s %s seed %d -> %s", "x".join(map(str, shape)), signal, kind, seed, dst

@@ -64,6 +64,11 @@ SHUFFLES = _defaults.SHUFFLES
 #: Blosc compressors the viewer's Zarr library decodes.
 CNAMES = _defaults.CNAMES
 
+#: The root attributes the format defines (docs/format.md); copied metadata never uses them.
+FORMAT_ATTRS = frozenset(
+    ("zoomingonline", "horiz_interval", "vertical_gains", "vertical_offsets", "horiz_offset")
+)
+
 #: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
 ReadInto = Callable[[int, int, int, int, npt.NDArray[Any]], None]
 #: ``progress(samples)`` is called with each increment of samples written.
@@ -229,6 +234,57 @@ class StoreLayout:
         return total + (1 << 20)
 
 
+def _finite_numbers(value: Any, shape: tuple[int, ...], key: str) -> None:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ZoomingOnlineError(f"attribute {key} is not numbers") from None
+    if arr.shape != shape:
+        raise ZoomingOnlineError(f"attribute {key} has shape {arr.shape}; expected {shape}")
+    if not np.isfinite(arr).all():
+        raise ZoomingOnlineError(f"attribute {key} holds NaN or infinite values")
+
+
+def check_attrs(layout: StoreLayout, attrs: Mapping[str, Any]) -> None:
+    """Check the root attributes against the format (docs/format.md) before anything is written.
+
+    ``horiz_interval`` must be a positive finite number; ``vertical_gains`` and
+    ``vertical_offsets`` finite numbers of shape [C][T]; ``horiz_offset``, if present, a
+    finite number or finite numbers of shape [C][T] or [C][T][S]; every value valid JSON
+    (no NaN or infinity, which JSON cannot hold and the viewer's reader then drops).
+
+    Raises
+    ------
+    ZoomingOnlineError
+        Naming the first attribute that breaks a rule.
+    """
+    import json
+
+    c, t, s, _ = layout.shape
+    hi = attrs.get("horiz_interval")
+    if (
+        isinstance(hi, bool)
+        or not isinstance(hi, int | float)
+        or not (math.isfinite(hi) and hi > 0)
+    ):
+        raise ZoomingOnlineError(f"horiz_interval must be a positive number of seconds, not {hi!r}")
+    for key in ("vertical_gains", "vertical_offsets"):
+        if key not in attrs:
+            raise ZoomingOnlineError(f"attribute {key} is missing")
+        _finite_numbers(attrs[key], (c, t), key)
+    if "horiz_offset" in attrs:
+        arr = np.asarray(attrs["horiz_offset"], dtype=object)
+        shape = next((sh for sh in ((), (c, t), (c, t, s)) if arr.shape == sh), (c, t, s))
+        _finite_numbers(attrs["horiz_offset"], shape, "horiz_offset")
+    for key, value in attrs.items():
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            raise ZoomingOnlineError(
+                f"attribute {key} has no exact JSON form (NaN, infinity or an object)"
+            ) from None
+
+
 def _jsonable(value: Any) -> Any:
     """``value`` as plain JSON, or raise TypeError/ValueError if it cannot be one exactly."""
     if isinstance(value, bytes):
@@ -243,7 +299,10 @@ def _jsonable(value: Any) -> Any:
         return _jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("non-finite number")
-    if isinstance(value, str | bool | int | float) or value is None:
+    if isinstance(value, str):
+        value.encode("utf-8")  # lone surrogates (undecodable bytes h5py let through) raise
+        return value
+    if isinstance(value, bool | int | float) or value is None:
         return value
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
@@ -288,7 +347,7 @@ class StoreWriter:
     layout : StoreLayout
         Shape, dtype, chunking and pyramid.
     attrs : mapping
-        Root attributes (``horiz_interval``, ``vertical_gains``, ... see FORMAT.md). The
+        Root attributes (``horiz_interval``, ``vertical_gains``, ... see docs/format.md). The
         ``zoomingonline`` entry is added by the writer.
     codec : CodecSpec
         Compression of ``raw``.
@@ -320,6 +379,7 @@ class StoreWriter:
         block_samples: int = DEFAULT_BLOCK_SAMPLES,
         inputs: tuple[str | os.PathLike[str], ...] = (),
     ) -> None:
+        check_attrs(layout, attrs)
         self._output = AtomicOutput(path, "store", overwrite=overwrite, inputs=inputs)
         self.path = self._output.target
         self.layout = layout
