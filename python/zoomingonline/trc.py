@@ -572,8 +572,8 @@ class TrcReader:
     """A ``read_into(c, t, s, start, out)`` over a run: positioned reads, one file open.
 
     The codes are read straight into ``out`` (native byte order); from a file of the
-    other byte order they are read into a scratch buffer and copied into ``out`` swapped. Use it as a context manager, or call
-    :meth:`close`.
+    other byte order they are read into a scratch buffer and copied into ``out`` swapped.
+    Use it as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, run: TrcRun) -> None:
