@@ -472,15 +472,17 @@ def test_generate_trc_run_converts_to_the_model(tmp_path: Path, dtype: str, orde
     assert h.kind == dtype
     summary = zoomingonline.convert(out)
     raw, attrs = read_store(summary.output)
-    rec = SyntheticRecording((2, 2, 3, 5000), seed=5)
+    rec = SyntheticRecording((2, 2, 3, 5000), seed=5, bits=8 if dtype == "int8" else None)
     gains, _ = rec.vertical()
     for c, t, s in np.ndindex(2, 2, 3):
         model = rec.segment(c, t, s)
         if dtype == "int8":
-            model = np.clip(np.rint(model / 40), -128, 127).astype(np.int8)
+            assert (model % 256 == 0).all()  # left-justified 8-bit codes
+            model = (model // 256).astype(np.int8)
         np.testing.assert_array_equal(raw[c, t, s], model)
-    scale = 40 if dtype == "int8" else 1
+    scale = 256 if dtype == "int8" else 1
     assert attrs["vertical_gains"] == np.float32(gains * scale).astype(float).tolist()
+    assert attrs["trc"]["nominal_bits"] == [[8 if dtype == "int8" else 16] * 2] * 2
     check_pyramid(summary.output)
     # The same seed, the same bytes.
     again = tmp_path / "again"

@@ -9,6 +9,10 @@ glitches per segment, a channel offset of 0.05 V x channel, and a vertical gain
 (``rust/generate.rs``) computes them block by block; its module documentation has the
 exact model.
 
+With ``bits`` (8, 12 or 14) the same volts are digitised by :class:`ScopeModel`, an
+oscilloscope's ADC: a 0.4 V screen, ENOB below the nominal, band-limited ADC noise,
+8-bit codes left-justified in int16, so the codes compress like real captures.
+
 Every sample is a function of the seed, the options and its position only: the same
 seed and options give the same bytes, whatever the block size or the number of threads.
 :func:`generate` streams the samples straight into an HDF5 file in the users' layout or
@@ -88,8 +92,16 @@ FORMATS = ("zarr", "h5", "trc")
 TRC_DTYPES = ("int16", "int8")
 #: Byte orders of ``format="trc"``.
 BYTE_ORDERS = {"little": "<", "big": ">"}
-#: int16 model codes per int8 code of ``trc_dtype="int8"`` (an 8-bit scope's coarser step).
-INT8_STEP = 40
+#: The scope model's ADC resolutions and their effective number of bits (ENOB), below
+#: the nominal as measured on real oscilloscopes at full bandwidth.
+SCOPE_ENOB = {8: 7.0, 12: 9.0, 14: 10.5}
+#: The scope model's screen: volts per division and divisions (full scale 0.4 V).
+SCOPE_VOLTS_PER_DIV = 0.05
+SCOPE_DIVISIONS = 8
+#: Samples per tile of the scope model's ADC noise (each tile has its own keyed stream).
+SCOPE_NOISE_TILE = 1 << 16
+#: The front end's low-pass on the ADC noise: a 3-tap filter, scaled to unit variance.
+_SCOPE_FIR = (0.25 / math.sqrt(0.375), 0.5 / math.sqrt(0.375))
 
 #: ``progress(done, total)``: samples written so far and in all.
 GenerateProgress = RunProgress
@@ -112,17 +124,21 @@ class SyntheticRecording:
         0 to 2**64 - 1.
     horiz_interval : float
         Seconds between samples (2 ns; at most 1 us).
+    bits : {None, 8, 12, 14}
+        None: the original model's int16 codes (gain about 1e-4 V per count). 8, 12 or 14:
+        the same volts digitised by a scope model (see :class:`ScopeModel`).
 
     Raises
     ------
     ZoomingOnlineError
-        For a bad shape, signal or seed.
+        For a bad shape, signal, seed or bits.
     """
 
     shape: tuple[int, int, int, int]
     signal: str = "sine"
     seed: int = 0
     horiz_interval: float = HORIZ_INTERVAL
+    bits: int | None = None
 
     def __post_init__(self) -> None:
         names = ("channels", "trcs", "segments", "samples")
@@ -139,6 +155,14 @@ class SyntheticRecording:
             raise ZoomingOnlineError(
                 f"horiz_interval must be more than 0 and at most 1e-6 s, not {self.horiz_interval}"
             )
+        if self.bits is not None and self.bits not in SCOPE_ENOB:
+            choices = ", ".join(str(b) for b in SCOPE_ENOB)
+            raise ZoomingOnlineError(f"bits must be one of {choices}, not {self.bits!r}")
+
+    @property
+    def scope(self) -> ScopeModel | None:
+        """The scope model digitising the volts, if ``bits`` is set."""
+        return None if self.bits is None else ScopeModel(self.bits)
 
     @property
     def n_samples(self) -> int:
@@ -160,6 +184,18 @@ class SyntheticRecording:
         C-contiguous 1-D int16 array. With ``parallel`` the work is spread over all cores
         (the bytes are the same); the GIL is released meanwhile.
         """
+        scope = self.scope
+        if scope is not None:
+            base = np.empty(out.size, np.int16)
+            self._fill(c, t, s, start, base, parallel)
+            gain, offset = _core.synth_vertical(self.seed, c, t)
+            scope.digitise(self, c, t, s, start, base * gain - offset, out)
+            return
+        self._fill(c, t, s, start, out, parallel)
+
+    def _fill(
+        self, c: int, t: int, s: int, start: int, out: npt.NDArray[np.int16], parallel: bool
+    ) -> None:
         _core.synth_fill(
             out,
             self.seed,
@@ -185,6 +221,11 @@ class SyntheticRecording:
         Volts are ``adc * gain - offset``.
         """
         cn, tn = self.shape[:2]
+        scope = self.scope
+        if scope is not None:
+            gains = np.full((cn, tn), scope.gain)
+            offsets = np.array([[-scope.centre(self.signal, c)] * tn for c in range(cn)])
+            return gains, offsets
         pairs = [_core.synth_vertical(self.seed, c, t) for c in range(cn) for t in range(tn)]
         gains = np.array([g for g, _ in pairs], np.float64).reshape(cn, tn)
         offsets = np.array([o for _, o in pairs], np.float64).reshape(cn, tn)
@@ -204,13 +245,109 @@ class SyntheticRecording:
 
     def attrs(self) -> dict[str, Any]:
         """Root attributes describing the recording (HDF5- and JSON-compatible)."""
-        return {
+        out: dict[str, Any] = {
             "horiz_interval": float(self.horiz_interval),
             "generator": f"zoomingonline {__version__} generate",
             "signal": self.signal,
             "seed": int(self.seed),
             "description": f"synthetic oscilloscope recording ({self.signal}, seed {self.seed})",
         }
+        if self.bits is not None:
+            out["scope_bits"] = self.bits
+            out["scope_enob"] = SCOPE_ENOB[self.bits]
+        return out
+
+
+@dataclass(frozen=True)
+class ScopeModel:
+    """An oscilloscope's digitiser, applied to the recording's volts.
+
+    The screen spans :data:`SCOPE_DIVISIONS` divisions of :data:`SCOPE_VOLTS_PER_DIV`
+    (0.4 V), centred on the channel's signal (``0.05 V * channel``, plus 0.1 V for
+    pulses); the ADC has ``bits`` bits over that span, so one step (LSB) is
+    ``0.4 V / 2**bits``, and saturates at its end codes. Its own noise makes the
+    effective number of bits :data:`SCOPE_ENOB` (7.0, 9.0, 10.5): gaussian noise of
+    ``sqrt(4**(bits - enob) - 1) / sqrt(12)`` LSB, added to the quantisation's own, low-pass
+    filtered by the front end (a 3-tap filter ``[1, 2, 1]``, so the spectrum falls towards
+    Nyquist), from streams keyed by the seed, the segment and the tile of
+    :data:`SCOPE_NOISE_TILE` samples. The codes are stored in int16 as the scopes store
+    them: 8-bit codes left-justified (times 256), 12- and 14-bit codes as they are.
+    Volts = gain x code - offset with gain ``LSB`` (``LSB / 256`` for 8 bits) and
+    offset ``-centre``.
+    """
+
+    bits: int
+
+    @property
+    def enob(self) -> float:
+        """Effective number of bits."""
+        return SCOPE_ENOB[self.bits]
+
+    @property
+    def lsb(self) -> float:
+        """Volts per ADC step."""
+        return SCOPE_VOLTS_PER_DIV * SCOPE_DIVISIONS / 2**self.bits
+
+    @property
+    def shift(self) -> int:
+        """Left shift of the codes in int16: 8 for 8-bit codes, else 0."""
+        return 8 if self.bits == 8 else 0
+
+    @property
+    def gain(self) -> float:
+        """Volts per stored int16 count."""
+        return self.lsb / 2**self.shift
+
+    @property
+    def noise_lsb(self) -> float:
+        """Standard deviation of the ADC's own noise, in LSB."""
+        return math.sqrt(max(0.0, 4.0 ** (self.bits - self.enob) - 1.0) / 12.0)
+
+    @staticmethod
+    def centre(signal: str, channel: int) -> float:
+        """The volts at the middle of the screen for ``channel``."""
+        return 0.05 * channel + (0.1 if signal == "pulse" else 0.0)
+
+    def noise(self, seed: int, c: int, t: int, s: int, start: int, n: int) -> npt.NDArray[Any]:
+        """The filtered unit-variance noise of samples ``start : start + n``."""
+        tile = SCOPE_NOISE_TILE
+        first = (start - 1) // tile
+        last = (start + n) // tile
+        white = np.concatenate(
+            [
+                np.random.Generator(
+                    np.random.Philox(np.random.SeedSequence([seed, 6, c, t, s, k + 1]))
+                ).standard_normal(tile)
+                for k in range(first, last + 1)
+            ]
+        )
+        i0 = start - first * tile
+        a, b = _SCOPE_FIR
+        w = white[i0 - 1 : i0 + n + 1]
+        out = b * w[1:-1]
+        out += a * w[:-2]
+        out += a * w[2:]
+        return out
+
+    def digitise(
+        self,
+        rec: SyntheticRecording,
+        c: int,
+        t: int,
+        s: int,
+        start: int,
+        volts: npt.NDArray[np.float64],
+        out: npt.NDArray[np.int16],
+    ) -> None:
+        """The stored int16 codes of ``volts`` (samples ``start...`` of segment (c, t, s))."""
+        x = volts - self.centre(rec.signal, c)
+        x /= self.lsb
+        x += self.noise_lsb * self.noise(rec.seed, c, t, s, start, volts.size)
+        np.rint(x, out=x)
+        np.clip(x, -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1, out=x)
+        if self.shift:
+            x *= 2**self.shift
+        out[...] = x
 
 
 @dataclass
@@ -251,6 +388,7 @@ class GenerateSummary:
     dtype: str = "int16"
     files: list[Path] = field(default_factory=list)
     byte_order: str = "little"
+    bits: int | None = None
 
     @property
     def throughput(self) -> float:
@@ -362,6 +500,7 @@ def generate(
     format: str | None = None,
     trc_dtype: str = "int16",
     byte_order: str = "little",
+    bits: int | None = None,
     progress: GenerateProgress | None = None,
 ) -> GenerateSummary:
     """Write a synthetic recording to an HDF5 file or a zoomingonline store.
@@ -402,10 +541,13 @@ min_bin, jobs
         ``C<channel>--<name>--<number>.trc`` as the oscilloscopes name them, in
         sequence mode when there are several segments (``convert`` reads the folder).
     trc_dtype : {"int16", "int8"}
-        For ``"trc"``: the codes' type. int8 codes are the model's int16 codes divided
-        by 40 (rounded, clipped), with the gain 40 times larger.
+        For ``"trc"``: the codes' type. int8 needs the 8-bit scope model (``bits=8``,
+        the default then).
     byte_order : {"little", "big"}
         For ``"trc"``: COMM_ORDER, the byte order of the whole file.
+    bits : {None, 8, 12, 14}
+        Digitise the volts with the scope model (:class:`ScopeModel`) of an 8-, 12- or
+        14-bit oscilloscope instead of the original model's int16 codes.
     progress : callable, optional
         Called as ``progress(done, total)`` in samples.
 
@@ -426,9 +568,14 @@ min_bin, jobs
     if seed is None:
         seed = secrets.randbits(32)
         log.info("random seed %d", seed)
-    rec = SyntheticRecording(shape, signal=signal, seed=seed)
     dst = Path(output)
     kind = _output_kind(dst, format)
+    if kind == "trc" and trc_dtype == "int8":
+        if bits is None:
+            bits = 8
+        elif bits != 8:
+            raise ZoomingOnlineError(f"int8 .trc files hold 8-bit codes, not {bits}-bit ones")
+    rec = SyntheticRecording(shape, signal=signal, seed=seed, bits=bits)
     if kind == "trc":
         if trc_dtype not in TRC_DTYPES:
             raise ZoomingOnlineError(
@@ -500,6 +647,7 @@ min_bin, jobs
         dtype=dtype,
         files=files,
         byte_order=byte_order,
+        bits=rec.bits,
     )
     log.info(
         "wrote %s: %.1f MB of samples, %.1f MB written, %.2f s",
@@ -605,11 +753,11 @@ def _write_trc_run(
     gains, offsets = rec.vertical()
     title = dst.name.split(".")[0] or "run"
     text = str(attrs.get("description", "")).encode("latin-1", "replace")
-    scale = INT8_STEP if dtype.itemsize == 1 else 1
+    narrow = dtype.itemsize == 1  # 8-bit codes, stored left-justified in the int16 model
     # Segments of a sequence follow each other by 1 ms; the first sample is 10 % of the
     # segment before the trigger, as a scope's default trigger position puts it.
     trigger_offset = -0.1 * n * rec.horiz_interval
-    wide = np.empty(min(BLOCK_SAMPLES, n), np.int16) if scale > 1 else None
+    wide = np.empty(min(BLOCK_SAMPLES, n), np.int16) if narrow else None
     total = 0
     names: list[str] = []
     try:
@@ -623,9 +771,7 @@ def _write_trc_run(
                     else:
                         w = wide[: out.size]
                         rec.read_into(c, t, s, start, w)
-                        q = np.rint(w / scale)
-                        np.clip(q, -128, 127, out=q)
-                        out[...] = q
+                        np.right_shift(w, 8, out=out, casting="unsafe")
                     step(out.size)
 
                 name = f"C{c + 1}--{title}--{t:05d}.trc"
@@ -639,11 +785,11 @@ def _write_trc_run(
                     trigger_times=[1e-3 * s for s in range(sn)],
                     trigger_offsets=[trigger_offset] * sn,
                     check=interrupts.check,
-                    vertical_gain=float(gains[c, t]) * scale,
+                    vertical_gain=float(gains[c, t]) * (256 if narrow else 1),
                     vertical_offset=float(offsets[c, t]),
                     horiz_interval=rec.horiz_interval,
                     horiz_offset=trigger_offset,
-                    nominal_bits=8 if scale > 1 else 16,
+                    nominal_bits=rec.bits or 16,
                     instrument="ZOOMINGONLINE",
                     acquisition_time=dt.datetime(2026, 1, 1, 12, 0, t % 60),
                     user_text=text,

@@ -47,6 +47,12 @@ __all__ = ["generate_command"]
     help="With --format trc: the codes' type (COMM_TYPE).",
 )
 @click.option(
+    "--bits",
+    type=click.Choice(("8", "12", "14")),
+    help="Digitise with the model of an 8-, 12- or 14-bit oscilloscope (ENOB 7, 9, 10.5;"
+    " 8-bit codes left-justified in int16)  [default: the original int16 model].",
+)
+@click.option(
     "--byte-order",
     type=click.Choice(("little", "big")),
     default="little",
@@ -81,7 +87,7 @@ __all__ = ["generate_command"]
 @overwrite_option
 @quiet_option
 @viewer_option
-def generate_command(quiet: bool, viewer: str, **options: Any) -> None:
+def generate_command(quiet: bool, viewer: str, bits: str | None, **options: Any) -> None:
     """Write a realistic synthetic oscilloscope recording to OUT.zarr or OUT.h5.
 
     int16 samples (channels x trc files x segments x samples, 2 ns apart) of a 50 Hz sine,
@@ -102,7 +108,7 @@ def generate_command(quiet: bool, viewer: str, **options: Any) -> None:
     from zoomingonline.generate import generate
 
     with progress_bar(2, "generate", quiet) as progress:
-        summary = generate(progress=progress, **options)
+        summary = generate(progress=progress, bits=None if bits is None else int(bits), **options)
     if not quiet:
         _print_summary(summary, viewer)
 
@@ -130,9 +136,9 @@ def _print_summary(summary: Any, viewer: str) -> None:
             click.echo(f"  {len(summary.files)} .trc files")
         click.echo(f"Convert it for the viewer: zoomingonline convert {shlex.quote(str(out))}")
     c, t, s, n = summary.shape
-    extra = ""
+    extra = "" if summary.bits is None else f" --bits {summary.bits}"
     if summary.kind == "trc":
-        extra = f" --format trc --trc-dtype {summary.dtype} --byte-order {summary.byte_order}"
+        extra += f" --format trc --trc-dtype {summary.dtype} --byte-order {summary.byte_order}"
     click.echo(
         f"Same samples again: zoomingonline generate -o {out} --channels {c} --trcs {t}"
         f" --segments {s} --samples {n} --signal {summary.signal} --seed {summary.seed}{extra}"
