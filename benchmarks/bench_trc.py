@@ -5,6 +5,7 @@ Run from the repository root (after ``uv sync``, which builds the optimised exte
     uv run python benchmarks/bench_trc.py                    # about 1 GB, best of 3
     uv run python benchmarks/bench_trc.py --gb 0.1 --repeat 1
     uv run python benchmarks/bench_trc.py --gb 0.1,1         # peak RSS at two sizes: flat?
+    uv run python benchmarks/bench_trc.py --ratios           # generate's compression ratios
 
 For each size, ``generate`` writes under ``bench-data/`` a run of 2 channels x 1 trc file in
 sequence mode (segments of 1e6 int16 samples, big-endian, so every block is byte-swapped)
@@ -15,6 +16,12 @@ CPU time and its peak RSS (``VmHWM``); the best wall and CPU times of each are k
 the ratios (HDF5 / .trc: at least 0.9 wanted) are printed, with the largest peak RSS of
 both. On a shared machine the CPU ratio is the steadier one. The files are
 deleted afterwards unless ``--keep``.
+
+``--ratios`` instead prints the Blosc compression ratios (zstd level 3 and lz4 level 5,
+both with bit shuffle) of generated samples, for the original model and the scope model
+of 8, 12 and 14 bits, on buffers of 100,002 samples (the length of the real 14-bit
+capture quoted in docs/generate.md), 100,000 and 1,048,576 (a raw chunk), averaged over
+two channels and three places in a segment.
 """
 
 from __future__ import annotations
@@ -66,6 +73,35 @@ def child(inp: Path, out: Path) -> None:
     )
 
 
+def ratios() -> None:
+    """Compression ratios of generated samples, per model, signal and buffer length."""
+    import numcodecs
+    import numpy as np
+    from zoomingonline.generate import SyntheticRecording
+
+    codecs = {
+        "zstd-3": numcodecs.Blosc("zstd", 3, numcodecs.Blosc.BITSHUFFLE),
+        "lz4-5": numcodecs.Blosc("lz4", 5, numcodecs.Blosc.BITSHUFFLE),
+    }
+    print(f"{'model':>9}{'signal':>10}{'samples':>11}" + "".join(f"{k:>9}" for k in codecs))
+    for bits in (None, 8, 12, 14):
+        for signal in ("sine", "square", "sawtooth", "pulse"):
+            rec = SyntheticRecording((2, 1, 1, 10_000_000), signal=signal, seed=1, bits=bits)
+            for n in (100_002, 100_000, 1_048_576):
+                got: dict[str, list[float]] = {k: [] for k in codecs}
+                for c in range(2):
+                    for start in (0, 3_000_000, 8_000_000):
+                        x = np.empty(n, np.int16)
+                        rec.read_into(c, 0, 0, start, x)
+                        for k, codec in codecs.items():
+                            got[k].append(x.nbytes / len(codec.encode(x)))
+                model = "original" if bits is None else f"{bits}-bit"
+                print(
+                    f"{model:>9}{signal:>10}{n:>11,}"
+                    + "".join(f"{sum(v) / len(v):>9.2f}" for v in got.values())
+                )
+
+
 def make_inputs(folder: Path, segments: int) -> tuple[Path, Path]:
     """The .trc run and the HDF5 file with the same samples (kept if already there)."""
     from zoomingonline.generate import generate
@@ -104,8 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each, best kept")
     ap.add_argument("--keep", action="store_true", help="keep the generated inputs")
     ap.add_argument("--data-dir", type=Path, default=DATA_DIR)
+    ap.add_argument("--ratios", action="store_true", help="print compression ratios only")
     ap.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.ratios:
+        ratios()
+        return 0
     if args.child:
         child(*args.child)
         return 0
