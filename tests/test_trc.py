@@ -512,3 +512,15 @@ def test_find_trc_inputs(tmp_path: Path) -> None:
     (tmp_path / "a" / "x.h5").write_bytes(b"")
     found = find_trc_inputs([tmp_path])
     assert found == [single, tmp_path / "a" / "run1"]
+
+
+def test_cli_summary_lists_ignored_files(tmp_path: Path) -> None:
+    folder = tmp_path / "run7"
+    write_run(folder, [1, 2], [3])
+    (folder / "notes.txt").write_text("x")
+    result = run("convert", folder)
+    assert result.exit_code == 0, result.output
+    assert f"{folder} [WAVE_ARRAY_1] -> {tmp_path / 'run7.zarr'}" in result.output
+    assert "shape (2, 1, 3, 257) int16" in result.output
+    assert "ignored (not part of the run): notes.txt" in result.output
+    assert "Warning:" not in result.output
