@@ -313,20 +313,19 @@ class ScopeModel:
         tile = SCOPE_NOISE_TILE
         first = (start - 1) // tile
         last = (start + n) // tile
-        white = np.concatenate(
-            [
-                np.random.Generator(
-                    np.random.Philox(np.random.SeedSequence([seed, 6, c, t, s, k + 1]))
-                ).standard_normal(tile)
-                for k in range(first, last + 1)
-            ]
-        )
+        white = np.empty((last - first + 1) * tile)
+        for j, k in enumerate(range(first, last + 1)):
+            gen = np.random.Generator(
+                np.random.Philox(np.random.SeedSequence([seed, 6, c, t, s, k + 1]))
+            )
+            gen.standard_normal(out=white[j * tile : (j + 1) * tile])
         i0 = start - first * tile
         a, b = _SCOPE_FIR
         w = white[i0 - 1 : i0 + n + 1]
-        out = b * w[1:-1]
-        out += a * w[:-2]
-        out += a * w[2:]
+        out = np.add(w[:-2], w[2:])
+        out *= a / b
+        out += w[1:-1]
+        out *= b
         return out
 
     def digitise(
@@ -339,10 +338,14 @@ class ScopeModel:
         volts: npt.NDArray[np.float64],
         out: npt.NDArray[np.int16],
     ) -> None:
-        """The stored int16 codes of ``volts`` (samples ``start...`` of segment (c, t, s))."""
-        x = volts - self.centre(rec.signal, c)
+        """The stored int16 codes of ``volts`` (samples ``start...`` of segment (c, t, s));
+        ``volts`` is overwritten."""
+        x = volts  # a fresh array of the caller's, worked on in place
+        x -= self.centre(rec.signal, c)
         x /= self.lsb
-        x += self.noise_lsb * self.noise(rec.seed, c, t, s, start, volts.size)
+        noise = self.noise(rec.seed, c, t, s, start, volts.size)
+        noise *= self.noise_lsb
+        x += noise
         np.rint(x, out=x)
         np.clip(x, -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1, out=x)
         if self.shift:
