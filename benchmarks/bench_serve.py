@@ -10,7 +10,10 @@ The served folder holds a store-like tree, ``bench.zarr/raw/0.0.0.<i>``, of ``--
 (256) chunks of ``--size`` (64 KiB) random bytes each (incompressible, like compressed
 chunks), in a temporary folder on the local disk, read once before measuring so every
 server finds it in the page cache. Every request is a GET of one whole chunk, cycling
-through the files, by ``--connections`` (32) concurrent clients over loopback.
+through the files, by ``--connections`` (32) concurrent clients over loopback, with the
+``Origin`` header a browser sends from the deployed viewer's pages (``ORIGIN``), so that
+``zoomingonline serve`` does its CORS work (checking and echoing the origin) as it does
+for the viewer.
 
 Servers, each a separate process on its own 127.0.0.1 port, all measured in one run:
 
@@ -74,6 +77,8 @@ from typing import Any
 SERVERS = ("original", "ours", "ours-w1", "nginx")
 REQUEST_TIMEOUT = 2.0
 START_TIMEOUT = 15.0
+#: The origin of the viewer's pages, sent with every request.
+ORIGIN = "https://datamedsci.github.io"
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -178,7 +183,7 @@ def start_server(name: str, root: Path, work: Path) -> Iterator[tuple[int, int]]
     """Start a server on a free loopback port; yield (its pid, the port); stop it."""
     port = free_port()
     if name.startswith("ours"):
-        code = "from zoomingonline.cli_serve import serve_command; serve_command()"
+        code = "import sys; from zoomingonline.cli import main; main(['serve', *sys.argv[1:]])"
         cmd = [sys.executable, "-c", code, str(root), "--port", str(port)]
         if name == "ours-w1":
             cmd += ["--workers", "1"]
@@ -259,7 +264,7 @@ function init(args)
 end
 function request()
   n = n + 1
-  return wrk.format("GET", paths[(n %% #paths) + 1])
+  return wrk.format("GET", paths[(n %% #paths) + 1], {["Origin"] = "%(origin)s"})
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -275,7 +280,7 @@ end
 def run_wrk(port: int, paths: list[str], seconds: float, connections: int, work: Path) -> Result:
     script = work / "paths.lua"
     listed = ", ".join(f'"{p}"' for p in paths)
-    script.write_text(WRK_SCRIPT % {"paths": listed})
+    script.write_text(WRK_SCRIPT % {"paths": listed, "origin": ORIGIN})
     threads = min(2, connections)
     cmd = [
         "wrk",
@@ -323,7 +328,8 @@ async def _python_load(
                     if writer is None:
                         reader, writer = await asyncio.open_connection("127.0.0.1", port)
                     assert reader is not None
-                    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+                    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {ORIGIN}\r\n\r\n"
+                    writer.write(request.encode())
                     head = await reader.readuntil(b"\r\n\r\n")
                     lines = head.decode("latin-1").split("\r\n")
                     status = int(lines[0].split()[1])
@@ -469,11 +475,11 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
         )
     if ours and nginx:
         print(f"throughput ours / nginx         {ours.rps / nginx.rps:6.2f}x")
+        print(f"p99 nginx / ours                {nginx.p99_ms / ours.p99_ms:6.2f}x")
     single = summary.get("ours-w1")
     if single and original:
         print(f"throughput ours-w1 / original   {single.rps / original.rps:6.2f}x")
         print(f"p99 original / ours-w1          {original.p99_ms / single.p99_ms:6.2f}x")
-        print(f"p99 nginx / ours                {nginx.p99_ms / ours.p99_ms:6.2f}x")
 
 
 def main() -> None:

@@ -80,7 +80,9 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'zoomingonline' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    imported = importlib.import_module(module)
+    # `serve` is a callable package: the package itself, so its submodules stay importable.
+    value = imported if name == "serve" else getattr(imported, name)
     globals()[name] = value
     return value
 
@@ -89,17 +91,21 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-class _Package(types.ModuleType):
-    """The package module: ``convert``, ``generate`` and ``serve`` name functions here.
+#: Modules whose main function has their name: ``zoomingonline.convert`` is the function.
+_SHADOWED = frozenset(("convert", "generate"))
 
-    Importing a submodule binds it as an attribute of its package. For the three modules
-    whose main function has their name, that binding is skipped, so the attribute stays
-    free for :func:`__getattr__` to bind the function (as an eager ``from ... import``
-    would); the modules themselves stay reachable through ``sys.modules`` and imports.
+
+class _Package(types.ModuleType):
+    """The package module: ``convert`` and ``generate`` name functions here.
+
+    Importing a submodule binds it as an attribute of its package. For the modules whose
+    main function has their name, that binding is skipped, so the attribute stays free for
+    :func:`__getattr__` to bind the function (as an eager ``from ... import`` would); the
+    modules themselves stay reachable through ``sys.modules`` and imports.
     """
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == f"{__name__}.{name}":
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
             return
         super().__setattr__(name, value)
 

@@ -72,8 +72,8 @@ def main(verbose: int) -> None:
 def _register() -> None:
     from zoomingonline.cli.convert import convert_command, demo_command
     from zoomingonline.cli.generate import generate_command
+    from zoomingonline.cli.serve import serve_command
     from zoomingonline.cli_s3 import import_command, upload_command
-    from zoomingonline.cli_serve import serve_command
 
     for command in (
         convert_command,

@@ -197,6 +197,6 @@ def demo_command(
     if not quiet:
         print_store_summary(summary, viewer)
     if then_serve:
-        from zoomingonline.cli_serve import serve_command
+        from zoomingonline.cli.serve import serve_command
 
         ctx.invoke(serve_command, directory=directory, viewer=viewer, quiet=quiet)

@@ -1,7 +1,4 @@
-"""``zoomingonline serve``: the command, which parses options and calls the server.
-
-Registered on the group in :mod:`zoomingonline.cli` with ``main.add_command(serve_command)``.
-"""
+"""``zoomingonline serve``: the command, which parses options and calls the server."""
 
 from __future__ import annotations
 
@@ -13,7 +10,6 @@ from typing import Any
 
 import click
 
-from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.serve import ACCESS_LOGGER, DEFAULT_HOST, DEFAULT_PORT
 from zoomingonline.stores import DEFAULT_VIEWER
 
@@ -33,8 +29,10 @@ def _print_banner(info: Any) -> None:
     if not _is_loopback(info.host):
         click.echo(
             f"  warning: listening on {info.host or 'every interface'}: other machines on the"
-            " network can read every file in this folder"
+            " network can read the stores in this folder"
         )
+    if "*" in info.origins:
+        click.echo("  warning: --allow-origin '*': any web page you visit can read these stores")
     if info.stores:
         for store in info.stores:
             click.echo(f"  {store.path}\n    data: {store.url}\n    view: {store.viewer}")
@@ -47,15 +45,16 @@ def _print_banner(info: Any) -> None:
     "directory",
     required=False,
     default=".",
-    type=click.Path(file_okay=False, path_type=Path),
+    # Checked by the server, which says in one line what is wrong with it.
+    type=click.Path(path_type=Path, readable=False),
 )
 @click.option(
     "--port",
     "-p",
-    type=click.IntRange(0, 65535),
+    type=int,
     default=DEFAULT_PORT,
     show_default=True,
-    help="Port to listen on (0: any free port).",
+    help="Port to listen on, 0 to 65535 (0: any free port).",
 )
 @click.option(
     "--host",
@@ -65,21 +64,28 @@ def _print_banner(info: Any) -> None:
 )
 @click.option(
     "--allow-origin",
-    default="*",
-    show_default=True,
-    help="Access-Control-Allow-Origin of every response, e.g. https://datamedsci.github.io.",
+    "allow_origin",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Also let pages of ORIGIN (scheme://host[:port]) read the stores; repeatable."
+    " '*' lets every web page read them.",
 )
-@click.option("--list", "listing", is_flag=True, help="List the entries of folders.")
+@click.option(
+    "--list",
+    "listing",
+    is_flag=True,
+    help="List the stores, and the folders leading to them, at folder URLs.",
+)
 @click.option(
     "--viewer",
     default=DEFAULT_VIEWER,
     show_default=True,
-    help="Viewer base URL for the printed links.",
+    help="Viewer base URL for the printed links; its origin may read the stores.",
 )
 @click.option(
     "--workers",
     "-w",
-    type=click.IntRange(min=0),
+    type=int,
     default=0,
     show_default=True,
     help="Processes answering requests (0: one per core, at most 4).",
@@ -89,7 +95,7 @@ def serve_command(
     directory: Path,
     port: int,
     host: str,
-    allow_origin: str,
+    allow_origin: tuple[str, ...],
     listing: bool,
     viewer: str,
     workers: int,
@@ -97,11 +103,20 @@ def serve_command(
 ) -> None:
     """Serve the stores under DIRECTORY (default: here) over HTTP, for the viewer.
 
-    Every response carries CORS headers, so the hosted ZoomingOnline viewer can open
+    The hosted ZoomingOnline viewer can then open
     `?data=http://127.0.0.1:8000/<store>.zarr`; a link for each store found is printed.
-    Many requests are served at once, with byte ranges and cache validation. Only files
-    under DIRECTORY can be read, and only from this machine unless --host says otherwise.
-    Stop with Ctrl-C.
+    Many requests are served at once, with byte ranges and cache validation.
+
+    \b
+    What is served, by default:
+      - only the files of Zarr stores under DIRECTORY (folders with .zgroup, .zarray or
+        zarr.json): no other file, no dotfile but Zarr's metadata, no store being written;
+      - CORS only to pages of the viewer (https://datamedsci.github.io, and the origin of
+        --viewer) and of this machine (http://localhost:*, http://127.0.0.1:*,
+        http://[::1]:*); other web pages cannot read the answers (--allow-origin adds);
+      - only to this machine, unless --host says otherwise.
+
+    Ctrl-C or SIGTERM stops it within 2 seconds, printing `Stopped.` (exit status 0).
     """
     from zoomingonline.serve import serve
 
@@ -118,15 +133,13 @@ def serve_command(
             directory,
             host=host,
             port=port,
-            allow_origin=allow_origin,
+            allow_origins=allow_origin,
             listing=listing,
             viewer=viewer,
             access_log=not quiet,
             workers=workers,
             ready=_print_banner,
         )
-    except ZoomingOnlineError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         access.removeHandler(handler)
         access.setLevel(saved[0])
