@@ -51,7 +51,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from s3server import SeaweedS3  # noqa: E402
 from zoomingonline.demo import write_demo_hdf5  # noqa: E402
-from zoomingonline.upload import S3Config, import_paths  # noqa: E402
+from zoomingonline.importer import import_paths  # noqa: E402
+from zoomingonline.s3 import S3Config  # noqa: E402
 
 DATA = ROOT / "bench-data" / "cluster"
 

@@ -1,4 +1,4 @@
-"""Upload speed of ``zoomingonline.upload.upload_store`` next to a sequential put_object loop.
+"""Upload speed of ``zoomingonline.s3.upload_store`` next to a sequential put_object loop.
 
 Run from the repository root::
 
@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from s3server import SeaweedS3  # noqa: E402
 from zoomingonline.convert import convert  # noqa: E402
 from zoomingonline.demo import write_demo_hdf5  # noqa: E402
-from zoomingonline.upload import S3Config, resolve_config, upload_store  # noqa: E402
+from zoomingonline.s3 import S3Config, resolve_config, upload_store  # noqa: E402
 
 TARGET = 4.0
 SAMPLES = 2_000_000

@@ -21,7 +21,7 @@ import logging
 import os
 from pathlib import Path
 
-from zoomingonline.upload import import_paths
+from zoomingonline.importer import import_paths
 
 
 def main() -> int:

@@ -12,6 +12,8 @@ can be exercised over the network, with nothing patched.
 :class:`FaultProxy` sits between a client and the server and injects what a real network
 and a busy service do: latency, throttling answers (503 SlowDown) and, to show that a
 verification step catches it, a server that acknowledges writes it never stored.
+:class:`OutageProxy` passes TCP through and goes down for a few seconds on demand: open
+connections are reset and new ones refused, as in a service restart.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -39,7 +42,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["FaultProxy", "SeaweedS3", "find_weed", "free_port"]
+__all__ = ["FaultProxy", "OutageProxy", "SeaweedS3", "find_weed", "free_port"]
 
 #: Seconds to wait for the server to answer S3 requests after it starts.
 START_TIMEOUT = 60.0
@@ -508,6 +511,187 @@ def _s3_error(code: str, message: str) -> bytes:
     ).encode()
 
 
+# -- outages -------------------------------------------------------------------------------
+
+
+def _reset(sock: socket.socket) -> None:
+    """Close ``sock`` with a TCP reset (RST) rather than an orderly FIN.
+
+    Shutting the reading side first wakes a thread blocked in ``recv`` on it; the reset
+    goes out when the last user lets go of the socket.
+    """
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RD)
+    with contextlib.suppress(OSError):
+        sock.close()
+
+
+class OutageProxy:
+    """A TCP proxy on ``127.0.0.1`` in front of an endpoint, which can go down for a while.
+
+    Bytes are passed through unchanged, one upstream connection per client connection.
+    During an outage every open connection is reset and new ones are refused (``"refuse"``:
+    the port is closed, as when the service is restarted) or accepted and reset at once
+    (``"reset"``: as a load balancer without healthy servers does). Afterwards the proxy
+    listens on the same port again.
+
+    Parameters
+    ----------
+    upstream : str
+        The endpoint URL to forward to.
+
+    Attributes
+    ----------
+    endpoint_url : str
+        Where clients connect.
+    bytes_up : int
+        Bytes passed from the clients to the upstream so far.
+    outages : list of (float, float)
+        Start and end (``time.monotonic()``) of every outage that happened.
+    resets : int
+        Connections reset by the outages.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        parts = urlsplit(upstream)
+        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
+        self.bytes_up = 0
+        self.outages: list[tuple[float, float]] = []
+        self.resets = 0
+        self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._mode: str | None = None
+        self._closed = False
+        self._trigger: tuple[int, float, str] | None = None
+        self._listener = self._listen(0)
+        self.port = int(self._listener.getsockname()[1])
+        self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self._outage_thread: threading.Thread | None = None
+        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _listen(port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        sock.listen(256)
+        sock.settimeout(0.05)
+        return sock
+
+    def schedule(self, after_bytes: int, seconds: float, mode: str = "refuse") -> None:
+        """Go down for ``seconds`` once ``after_bytes`` more bytes have been passed up."""
+        if mode not in ("refuse", "reset"):
+            raise ValueError(f"mode must be refuse or reset, not {mode!r}")
+        with self._lock:
+            self._trigger = (self.bytes_up + after_bytes, seconds, mode)
+
+    def outage(self, seconds: float, mode: str = "refuse") -> None:
+        """Go down now for ``seconds``, in the background."""
+        thread = threading.Thread(target=self._outage, args=(seconds, mode), daemon=True)
+        self._outage_thread = thread
+        thread.start()
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait until the outage started last is over."""
+        if self._outage_thread is not None:
+            self._outage_thread.join(timeout)
+
+    def _outage(self, seconds: float, mode: str) -> None:
+        start = time.monotonic()
+        with self._lock:
+            self._mode = mode
+            conns, self._conns = list(self._conns), set()
+            self.resets += len(conns)
+            listener = self._listener
+        for conn in conns:
+            _reset(conn)
+        if mode == "refuse":
+            listener.close()
+        time.sleep(seconds)
+        with self._lock:
+            if mode == "refuse" and not self._closed:
+                self._listener = self._listen(self.port)
+            self._mode = None
+            self.outages.append((start, time.monotonic()))
+
+    def _accept_loop(self) -> None:
+        while not self._closed:
+            listener = self._listener
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                time.sleep(0.01)  # closed for an outage: wait for the new listener
+                continue
+            conn.settimeout(None)
+            with self._lock:
+                down = self._mode is not None
+                if down:
+                    self.resets += 1
+            if down:
+                _reset(conn)
+                continue
+            try:
+                upstream = socket.create_connection(self.upstream, timeout=10)
+            except OSError:
+                _reset(conn)
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns.update((conn, upstream))
+            for src, dst, up in ((conn, upstream, True), (upstream, conn, False)):
+                threading.Thread(target=self._pipe, args=(src, dst, up), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, up: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if up:
+                    self._count(len(data))
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
+                self._conns.discard(src)
+                self._conns.discard(dst)
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                with contextlib.suppress(OSError):
+                    sock.close()
+
+    def _count(self, n: int) -> None:
+        with self._lock:
+            self.bytes_up += n
+            trigger = self._trigger
+            fire = trigger is not None and self.bytes_up >= trigger[0] and self._mode is None
+            if fire:
+                self._trigger = None
+        if fire and trigger is not None:
+            self.outage(trigger[1], trigger[2])
+
+    def close(self) -> None:
+        """Stop: close the port and every connection."""
+        self._closed = True
+        self.wait()
+        self._thread.join(5)
+        with self._lock:
+            conns, self._conns = list(self._conns), set()
+            self._listener.close()
+        for conn in conns:
+            _reset(conn)
+
+    def __enter__(self) -> OutageProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python tests/s3server.py proxy UPSTREAM --delay S``: a FaultProxy in its own process.
 
@@ -547,6 +731,14 @@ AWS_VARIABLES = (
     "AWS_REQUEST_CHECKSUM_CALCULATION",
     "S3_ENDPOINT_URL",
     "S3_BUCKET_NAME",
+)
+#: A Slurm array task's variables: ``import`` reads its shard from them.
+SLURM_VARIABLES = (
+    "SLURM_ARRAY_TASK_ID",
+    "SLURM_ARRAY_TASK_COUNT",
+    "SLURM_ARRAY_TASK_MIN",
+    "SLURM_ARRAY_TASK_MAX",
+    "SLURM_ARRAY_TASK_STEP",
 )
 
 

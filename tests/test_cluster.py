@@ -1,6 +1,6 @@
 """Scale-out of ``import``: Dask tasks, Slurm array shards, against a real S3 server.
 
-A SeaweedFS server (``tests/s3server.py``) runs on loopback for the module; the Dask
+The session's SeaweedFS server (``tests/conftest.py``) runs on loopback; the Dask
 tests run real worker processes (a LocalCluster with 2 of them), and the Slurm test
 submits ``examples/run_importer.slurm`` to a real Slurm cluster when one is up on this
 machine (``.ci/slurm-setup.sh`` starts one).
@@ -13,64 +13,27 @@ import random
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import h5py
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
-from s3server import AWS_VARIABLES, SeaweedS3, use_server_env
-from zoomingonline import upload as up
-from zoomingonline.cli_s3 import import_command
+from s3data import SMALL, write_h5
+from s3server import AWS_VARIABLES, SLURM_VARIABLES, SeaweedS3
+from zoomingonline.cli import main
 from zoomingonline.cluster import parse_shard, require_dask, shard_from_env, shard_inputs
 from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.importer import SOURCE_METADATA, find_inputs, import_paths
+from zoomingonline.s3 import S3Config
 
 ROOT = Path(__file__).resolve().parent.parent
 SLURM_SCRIPT = ROOT / "examples" / "run_importer.slurm"
-SLURM_VARIABLES = (
-    "SLURM_ARRAY_TASK_ID",
-    "SLURM_ARRAY_TASK_COUNT",
-    "SLURM_ARRAY_TASK_MIN",
-    "SLURM_ARRAY_TASK_MAX",
-    "SLURM_ARRAY_TASK_STEP",
-)
-#: Small chunks: quick conversions with many objects.
-SMALL = {"raw_chunk": 500, "target": 40, "min_bin": 4}
 
 
 # -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[SeaweedS3]:
-    server = SeaweedS3.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def client(s3: SeaweedS3) -> Any:
-    return s3.client()
-
-
-@pytest.fixture
-def bucket(client: Any) -> str:
-    name = f"c-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def env(s3: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The server's credentials in the environment, no Slurm array variables, no ./.env."""
-    return use_server_env(s3, monkeypatch, tmp_path, unset=SLURM_VARIABLES)
 
 
 @pytest.fixture(scope="module")
@@ -84,17 +47,6 @@ def dask_cluster() -> Iterator[Any]:
         yield cluster
     finally:
         cluster.close()
-
-
-def write_h5(path: Path, seed: int, shape: tuple[int, int, int, int] = (2, 1, 2, 3000)) -> Path:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as f:
-        f["samples"] = rng.integers(-3000, 3000, size=shape, dtype=np.int16)
-        f["vertical_gain"] = np.full(shape[:2], 1e-4)
-        f["vertical_offset"] = np.full(shape[:2], -0.2)
-        f.attrs["horiz_interval"] = 2e-9
-    return path
 
 
 def campaign(folder: Path, n: int) -> list[Path]:
@@ -115,8 +67,8 @@ def stores_in(client: Any, bucket: str, prefix: str = "") -> dict[str, dict[str,
     return out
 
 
-def config(s3: SeaweedS3, bucket: str, prefix: str = "") -> up.S3Config:
-    return up.S3Config(
+def config(s3: SeaweedS3, bucket: str, prefix: str = "") -> S3Config:
+    return S3Config(
         bucket=bucket,
         prefix=prefix,
         endpoint_url=s3.endpoint_url,
@@ -237,7 +189,7 @@ def test_shards_through_import_cover_every_file(
     inputs = campaign(tmp_path / "in", 5)
     seen: list[Path] = []
     for index in range(3):
-        summary = up.import_paths(
+        summary = import_paths(
             [tmp_path / "in"],
             config=config(s3, bucket),
             output_dir=tmp_path / f"out{index}",
@@ -263,8 +215,8 @@ def test_cli_reads_the_shard_from_the_slurm_array(
         monkeypatch.setenv("SLURM_ARRAY_TASK_COUNT", "2")
         monkeypatch.setenv("SLURM_ARRAY_TASK_MIN", "1")
         result = runner.invoke(
-            import_command,
-            [str(tmp_path / "in"), "--bucket", bucket, "-o", str(tmp_path / "out"), "-q"],
+            main,
+            ["import", str(tmp_path / "in"), "--bucket", bucket, "-o", str(tmp_path / "out"), "-q"],
         )
         assert result.exit_code == 0, result.output
         printed.append(stores_in(client, bucket))
@@ -273,13 +225,33 @@ def test_cli_reads_the_shard_from_the_slurm_array(
     assert sorted(both) == sorted(p.with_suffix(".zarr").name for p in inputs)
     # --shard overrides the array's variables.
     result = runner.invoke(
-        import_command, [str(tmp_path / "in"), "--bucket", bucket, "--shard", "5/4"]
+        main, ["import", str(tmp_path / "in"), "--bucket", bucket, "--shard", "5/4"]
     )
     assert result.exit_code != 0
     assert "shard index" in result.output
 
 
 # -- dask ----------------------------------------------------------------------------------
+
+
+def test_cluster_imports_neither_the_importer_nor_s3() -> None:
+    """cluster.py schedules tasks it is handed: no import of import or S3 code, not even
+    inside a function, so that there is no cycle between them."""
+    import ast
+
+    import zoomingonline.cluster
+
+    tree = ast.parse(Path(zoomingonline.cluster.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+            imported.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+    assert "zoomingonline.errors" in imported  # the walk sees the module's imports
+    banned = ("zoomingonline.importer", "zoomingonline.s3", "zoomingonline.upload")
+    assert not {m for m in imported if m.startswith(banned)}
 
 
 def test_dask_converts_and_uploads_every_file(
@@ -290,7 +262,7 @@ def test_dask_converts_and_uploads_every_file(
     inputs = campaign(tmp_path / "in", 6)
     address = dask_cluster.scheduler_address
     with Client(address) as watcher, get_task_stream(watcher) as tasks:
-        summary = up.import_paths(
+        summary = import_paths(
             [tmp_path / "in"],
             config=config(s3, bucket, "camp"),
             output_dir=tmp_path / "out",
@@ -299,7 +271,7 @@ def test_dask_converts_and_uploads_every_file(
         )
     assert summary.ok, [f.error for f in summary.failed]
     # Same summary, same order as a local run: the inputs as found.
-    assert [f.input for f in summary.files] == up.find_inputs([tmp_path / "in"])
+    assert [f.input for f in summary.files] == find_inputs([tmp_path / "in"])
     assert {f.status for f in summary.files} == {"uploaded"}
     assert all(f.upload is not None and f.upload.verified for f in summary.files)
     assert all(f.convert is not None for f in summary.files)
@@ -311,10 +283,10 @@ def test_dask_converts_and_uploads_every_file(
     assert {t["worker"] for t in ran} <= set(dask_cluster.scheduler_info["workers"])
     published = stores_in(client, bucket, "camp/")
     assert sorted(published) == sorted(f"camp/{p.with_suffix('.zarr').name}" for p in inputs)
-    assert all(up.SOURCE_METADATA in meta for meta in published.values())
+    assert all(SOURCE_METADATA in meta for meta in published.values())
 
     # A re-run does nothing: every store is in the bucket, converted from these files.
-    again = up.import_paths(
+    again = import_paths(
         [tmp_path / "in"],
         config=config(s3, bucket, "camp"),
         output_dir=tmp_path / "out",
@@ -334,7 +306,7 @@ def test_dask_reports_a_failing_file_and_does_the_rest(
     inputs = campaign(tmp_path / "in", 4)
     bad = tmp_path / "in" / "day0" / "broken.h5"
     bad.write_bytes(b"this is not HDF5" * 64)
-    summary = up.import_paths(
+    summary = import_paths(
         [tmp_path / "in"],
         config=config(s3, bucket),
         output_dir=tmp_path / "out",
@@ -350,7 +322,7 @@ def test_dask_reports_a_failing_file_and_does_the_rest(
 
     # Fixed and run again: only the file that failed is done.
     write_h5(bad, seed=99)
-    again = up.import_paths(
+    again = import_paths(
         [tmp_path / "in"],
         config=config(s3, bucket),
         output_dir=tmp_path / "out",
@@ -369,8 +341,9 @@ def test_cli_dask_local_cluster(
     """``--dask local:2`` starts (and stops) its own cluster of 2 worker processes."""
     inputs = campaign(tmp_path / "in", 3)
     result = CliRunner().invoke(
-        import_command,
+        main,
         [
+            "import",
             str(tmp_path / "in"),
             "--bucket",
             bucket,
@@ -399,7 +372,7 @@ def test_dask_unreachable_scheduler_is_a_clear_error(
             ZoomingOnlineError, match=r"Dask scheduler tcp://127.0.0.1:9: .*(refused|[Tt]imed out)"
         ),
     ):
-        up.import_paths(
+        import_paths(
             [tmp_path / "in"],
             config=config(s3, bucket),
             output_dir=tmp_path / "out",
@@ -414,7 +387,7 @@ def test_missing_dask_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path:
         require_dask()
     campaign(tmp_path / "in", 1)
     with pytest.raises(ZoomingOnlineError, match=r"zoomingonline\[cluster\]"):
-        up.import_paths([tmp_path / "in"], skip_upload=True, dask="local:2")
+        import_paths([tmp_path / "in"], skip_upload=True, dask="local:2")
     assert not (tmp_path / "in" / "day0" / "run00.zarr").exists()
 
 
@@ -497,7 +470,7 @@ def test_slurm_job_array_publishes_every_store(
         assert "shard" in text
     published = stores_in(client, bucket, "array/")
     assert sorted(published) == sorted(f"array/{p.with_suffix('.zarr').name}" for p in inputs)
-    assert all(up.SOURCE_METADATA in meta for meta in published.values())
+    assert all(SOURCE_METADATA in meta for meta in published.values())
     # Each task imported its own share: every input named "uploaded" in exactly one log.
     for p in inputs:
         hits = [name for name, text in outputs.items() if f"uploaded  {p}" in text]

@@ -18,11 +18,13 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-#: Trials per kind of run: 50 in all.
+#: Trials per kind of run: 62 in all.
 TRIALS = {"generate-h5": 18, "generate-zarr": 16, "convert": 16}
+UPLOAD_TRIALS = 12
 #: Seconds after the work began within which the signal is sent.
 WINDOW = 0.8
 #: Samples per segment: 2 x 1 x 3 (4 for HDF5) segments, at least 1.2 GB of int16.
@@ -91,3 +93,42 @@ def test_signals_at_random_moments_always_end_the_run(
         assert code == expected, (trial, name, code, lines, left)
         assert lines == [f"Error: interrupted by {name}; nothing was written"], (trial, lines)
         assert left == [], (trial, left)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("signals") / "run.zarr"
+    args = [sys.executable, "-m", "zoomingonline.cli", "generate", "-o", str(path), "-q"]
+    subprocess.run([*args, "--samples", "3e7", "--seed", "4", "--raw-chunk", "65536"], check=True)
+    return path
+
+
+def test_signals_at_random_moments_always_end_an_upload(
+    store: Path, client: Any, bucket: str, env: dict[str, str]
+) -> None:
+    rng = random.Random(f"upload-{os.getpid()}")  # noqa: S311 - timing, not secrets
+    base = [sys.executable, "-m", "zoomingonline.cli", "-v", "upload", str(store)]
+    outcomes = []
+    for trial in range(UPLOAD_TRIALS):
+        prefix = f"trial{trial}"
+        sig = rng.choice((signal.SIGINT, signal.SIGTERM))
+        args = [*base, "--bucket", bucket, "--prefix", prefix, "-q"]
+        proc, began = start(args, "objects already under s3://")
+        time.sleep(max(0.0, began + rng.uniform(0, WINDOW) - time.monotonic()))
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=120)
+        lines = [line for line in err.decode().splitlines() if not line.startswith("INFO ")]
+        listing = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/")
+        keys = {o["Key"] for o in listing.get("Contents", [])}
+        outcomes.append(
+            (trial, sig.name, proc.returncode, lines, f"{prefix}/run.zarr/.zgroup" in keys)
+        )
+    swallowed = [o for o in outcomes if o[2] == 0]
+    assert swallowed == [], f"signals swallowed: {swallowed}"
+    for trial, name, code, lines, visible in outcomes:
+        assert code == 128 + signal.Signals[name], (trial, name, code, lines)
+        assert lines == [f"Error: interrupted by {name}; run the same command again to resume"], (
+            trial,
+            lines,
+        )
+        assert not visible, f"trial {trial}: the half-uploaded store is visible"

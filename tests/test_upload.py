@@ -1,6 +1,6 @@
 """``zoomingonline upload`` and ``import`` against a real S3 server on loopback.
 
-One SeaweedFS (``weed mini``) is started for this module; boto3 talks to it over the
+One SeaweedFS (``weed mini``) serves the session (``tests/conftest.py``); boto3 talks to it over the
 network and nothing is patched. SeaweedFS checks signatures and Content-MD5, refuses
 unknown credentials and missing buckets, and enforces bucket CORS rules and policies, so
 the error paths are real. Faults a local server does not produce by itself (throttling,
@@ -21,8 +21,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,94 +29,32 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 from click.testing import CliRunner, Result
-from s3server import FaultProxy, SeaweedS3, free_port, use_server_env
-from zoomingonline import upload as up
-from zoomingonline.cli_s3 import import_command, upload_command
+from s3data import (
+    CHUNK0,
+    SMALL,
+    config,
+    local_objects,
+    make_store,
+    remote_bytes,
+    remote_keys,
+    write_h5,
+)
+from s3server import FaultProxy, SeaweedS3, free_port
+from zoomingonline.cli import main
+from zoomingonline.cli.s3 import import_command, upload_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.stores import DEFAULT_VIEWER, viewer_url
+from zoomingonline.importer import batch_convert, find_inputs, import_paths
+from zoomingonline.s3 import read_dotenv, resolve_config, upload_store, upload_to_s3
+from zoomingonline.s3.sync import MIN_PART_SIZE
+from zoomingonline.stores import DEFAULT_VIEWER, METADATA_NAMES, viewer_url
 
-#: The first raw chunk's key (a Zarr chunk key, not an address).
-CHUNK0 = "0.0.0.0"  # noqa: S104
-#: Small chunks, so that a store has many objects.
-SMALL = {"raw_chunk": 500, "target": 40, "min_bin": 4}
-
-
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def s3() -> Iterator[SeaweedS3]:
-    server = SeaweedS3.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        # Nothing is left running: the pid is gone (reaped), not merely signalled.
-        assert server.process.poll() is not None
-        with pytest.raises(ProcessLookupError):
-            os.kill(server.pid, 0)
-
-
-@pytest.fixture
-def client(s3: SeaweedS3) -> Any:
-    return s3.client()
-
-
-@pytest.fixture
-def bucket(client: Any) -> str:
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name)
-    return name
-
-
-@pytest.fixture
-def env(s3: SeaweedS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The server's credentials in the environment; no other AWS setting leaks in."""
-    return use_server_env(s3, monkeypatch, tmp_path)
-
-
-def write_h5(path: Path, shape: tuple[int, int, int, int] = (2, 1, 2, 3000), seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as f:
-        f["samples"] = rng.integers(-3000, 3000, size=shape, dtype=np.int16)
-        f["vertical_gain"] = np.full(shape[:2], 1e-4)
-        f["vertical_offset"] = np.full(shape[:2], -0.2)
-        f.attrs["horiz_interval"] = 2e-9
-    return path
-
-
-def make_store(tmp_path: Path, name: str = "run", seed: int = 0, **options: Any) -> Path:
-    h5 = write_h5(tmp_path / "in" / f"{name}.h5", seed=seed)
-    out = tmp_path / "stores" / f"{name}.zarr"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    convert(h5, out, overwrite=True, **(options or SMALL))
-    return out
-
-
-def local_objects(store: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(store).as_posix(): p.read_bytes()
-        for p in sorted(store.rglob("*"))
-        if p.is_file()
-    }
-
-
-def remote_keys(client: Any, bucket: str, prefix: str = "") -> dict[str, dict[str, Any]]:
-    out = {}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            out[item["Key"]] = item
-    return out
-
-
-def remote_bytes(client: Any, bucket: str, key: str) -> bytes:
-    return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+# -- helpers -------------------------------------------------------------------------------
 
 
 def invoke(command: Any, *args: str | Path) -> Result:
-    return CliRunner().invoke(command, [str(a) for a in args])
+    """``zoomingonline COMMAND ARGS`` through the group, as users run it."""
+    return CliRunner().invoke(main, [command.name, *(str(a) for a in args)])
 
 
 def error_lines(result: Result) -> list[str]:
@@ -135,10 +71,6 @@ def assert_one_error(result: Result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
-
-
-def config(s3: SeaweedS3, bucket: str, prefix: str = "", **kw: Any) -> up.S3Config:
-    return up.resolve_config(bucket, prefix=prefix, environ=s3.env(), env_file=os.devnull, **kw)
 
 
 # -- configuration (no server) -------------------------------------------------------------
@@ -160,7 +92,7 @@ def test_dotenv_parser_reads_the_original_files_layout(tmp_path: Path) -> None:
             """
         )
     )
-    assert up.read_dotenv(env) == {
+    assert read_dotenv(env) == {
         "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
         "AWS_SECRET_ACCESS_KEY": 'se=cr#et"x',
         "S3_ENDPOINT_URL": "https://s3.example.org:9000",
@@ -175,7 +107,7 @@ def test_options_beat_environment_beats_dotenv(tmp_path: Path) -> None:
         "AWS_ACCESS_KEY_ID=from-file\nAWS_SECRET_ACCESS_KEY=file-secret\n"
         "S3_ENDPOINT_URL=http://file:1\nS3_BUCKET_NAME=file-bucket\n"
     )
-    cfg = up.resolve_config(env_file=env, environ={})
+    cfg = resolve_config(env_file=env, environ={})
     assert (cfg.bucket, cfg.endpoint_url, cfg.access_key_id) == (
         "file-bucket",
         "http://file:1",
@@ -183,16 +115,16 @@ def test_options_beat_environment_beats_dotenv(tmp_path: Path) -> None:
     )
     assert cfg.region == "us-east-1"
     assert cfg.checksums == "when_required"
-    cfg = up.resolve_config(
+    cfg = resolve_config(
         env_file=env, environ={"S3_BUCKET_NAME": "env-bucket", "S3_ENDPOINT_URL": "http://env:2/"}
     )
     assert (cfg.bucket, cfg.endpoint_url) == ("env-bucket", "http://env:2")
-    cfg = up.resolve_config("opt-bucket", prefix="/a/b/", env_file=env, environ={})
+    cfg = resolve_config("opt-bucket", prefix="/a/b/", env_file=env, environ={})
     assert (cfg.bucket, cfg.prefix, cfg.key("x.zarr")) == ("opt-bucket", "a/b", "a/b/x.zarr")
 
 
 def test_credentials_never_in_repr(tmp_path: Path) -> None:
-    cfg = up.resolve_config(
+    cfg = resolve_config(
         "b", environ={"AWS_ACCESS_KEY_ID": "KEYID123", "AWS_SECRET_ACCESS_KEY": "TOPSECRET"}
     )
     assert cfg.secret_access_key == "TOPSECRET"  # noqa: S105
@@ -212,7 +144,7 @@ def test_credentials_never_in_repr(tmp_path: Path) -> None:
 )
 def test_bad_configuration_is_one_clear_error(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ZoomingOnlineError, match=message):
-        up.resolve_config(environ=environ, env_file=os.devnull)
+        resolve_config(environ=environ, env_file=os.devnull)
 
 
 def test_find_inputs_searches_folders_recursively(tmp_path: Path) -> None:
@@ -220,22 +152,22 @@ def test_find_inputs_searches_folders_recursively(tmp_path: Path) -> None:
         p = tmp_path / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"")
-    found = up.find_inputs([tmp_path, tmp_path / "a.h5"])
+    found = find_inputs([tmp_path, tmp_path / "a.h5"])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == [
         "a.h5",
         "sub/b.HDF5",
         "sub/deeper/c.hdf",
     ]
     with pytest.raises(ZoomingOnlineError, match="no such file"):
-        up.find_inputs([tmp_path / "missing"])
+        find_inputs([tmp_path / "missing"])
     (tmp_path / "empty").mkdir()
     with pytest.raises(ZoomingOnlineError, match=r"no \.h5"):
-        up.find_inputs([tmp_path / "empty"])
+        find_inputs([tmp_path / "empty"])
 
 
 def test_original_names_are_aliases() -> None:
-    assert up.upload_to_s3 is up.upload_store
-    assert up.batch_convert is up.import_paths
+    assert upload_to_s3 is upload_store
+    assert batch_convert is import_paths
 
 
 # -- import ----------------------------------------------------------------------------------
@@ -287,7 +219,7 @@ def test_import_deletes_local_stores_only_after_verified_upload(
     inputs = [write_h5(tmp_path / "in" / f"r{i}.h5", seed=i) for i in range(2)]
     out = tmp_path / "out"
     progress: list[tuple[str, str, int, int]] = []
-    summary = up.import_paths(
+    summary = import_paths(
         inputs,
         config=config(s3, bucket, "p"),
         output_dir=out,
@@ -327,8 +259,8 @@ def test_second_run_uploads_nothing(
     # The same holds for a store uploaded on its own.
     store = make_store(tmp_path)
     cfg = config(s3, bucket, "solo")
-    assert up.upload_store(store, config=cfg).uploaded > 0
-    again = up.upload_store(store, config=cfg)
+    assert upload_store(store, config=cfg).uploaded > 0
+    again = upload_store(store, config=cfg)
     assert (again.uploaded, again.skipped, again.ok) == (0, again.objects, True)
 
 
@@ -342,7 +274,7 @@ def test_resume_after_upload_killed_part_way(
     with FaultProxy(s3.endpoint_url, delay=0.05) as proxy:
         script = textwrap.dedent(
             f"""
-            from zoomingonline.upload import resolve_config, upload_store
+            from zoomingonline.s3 import resolve_config, upload_store
             cfg = resolve_config({bucket!r}, prefix="resume", endpoint_url={proxy.endpoint_url!r})
             upload_store({str(store)!r}, config=cfg, jobs=2)
             """
@@ -362,8 +294,8 @@ def test_resume_after_upload_killed_part_way(
     assert 15 <= len(there) < n
     # Metadata last: the half-uploaded store is invisible to a viewer.
     names = {k.rsplit("/", 1)[-1] for k in there}
-    assert not names & up.METADATA_NAMES
-    summary = up.upload_store(store, config=config(s3, bucket, "resume"))
+    assert not names & METADATA_NAMES
+    summary = upload_store(store, config=config(s3, bucket, "resume"))
     assert summary.ok
     assert summary.skipped >= len(there)
     assert summary.uploaded == n - summary.skipped
@@ -384,15 +316,15 @@ def test_resume_costs_a_listing_not_a_request_per_object(
     convert(h5, store, raw_chunk=3_500_000)
     big = store / "raw" / CHUNK0
     assert big.stat().st_size > 6 << 20
-    part = up.MIN_PART_SIZE
+    part = MIN_PART_SIZE
     with FaultProxy(s3.endpoint_url) as proxy:
         cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
-        first = up.upload_store(store, config=cfg, multipart_threshold=part, part_size=part)
+        first = upload_store(store, config=cfg, multipart_threshold=part, part_size=part)
         assert first.ok
         etag = s3.client().head_object(Bucket=bucket, Key=f"big.zarr/raw/{CHUNK0}")["ETag"]
         assert etag.strip('"').endswith("-2")
         before = proxy.forwarded
-        again = up.upload_store(store, config=cfg, multipart_threshold=part, part_size=part)
+        again = upload_store(store, config=cfg, multipart_threshold=part, part_size=part)
         requests = proxy.forwarded - before
     assert (again.uploaded, again.skipped, again.ok) == (0, again.objects, True)
     # check, list, verify, head of the root .zgroup: no request per object.
@@ -530,7 +462,7 @@ def test_dry_run_changes_nothing(
 def test_throttling_is_retried_with_backoff(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
     store = make_store(tmp_path)
     with FaultProxy(s3.endpoint_url, throttle=4) as proxy:
-        summary = up.upload_store(
+        summary = upload_store(
             store, config=config(s3, bucket, endpoint_url=proxy.endpoint_url), jobs=4
         )
         assert proxy.throttled == 4
@@ -543,7 +475,7 @@ def test_checksums_only_when_required(s3: SeaweedS3, bucket: str, tmp_path: Path
     store = make_store(tmp_path)
     with FaultProxy(s3.endpoint_url, delay=0.02) as proxy:
         cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
-        summary = up.upload_store(store, config=cfg, jobs=4)
+        summary = upload_store(store, config=cfg, jobs=4)
         assert summary.ok
         puts = [h for method, _, h in proxy.requests if method == "PUT"]
         assert len(puts) == summary.objects
@@ -558,7 +490,7 @@ def test_checksums_only_when_required(s3: SeaweedS3, bucket: str, tmp_path: Path
         boto_default = config(
             s3, bucket, "crc", endpoint_url=proxy.endpoint_url, checksums="when_supported"
         )
-        assert up.upload_store(store, config=boto_default, jobs=4).ok
+        assert upload_store(store, config=boto_default, jobs=4).ok
         puts = [h for method, _, h in proxy.requests[n:] if method == "PUT"]
         assert all("x-amz-checksum-crc32" in h for h in puts)
 
@@ -575,7 +507,7 @@ def test_verification_catches_lost_writes(
     assert "run.zarr/raw/.zarray" in keys
     assert "run.zarr/.zgroup" not in keys  # the store stays closed to viewers
     # Run again without the fault: it completes, sending only what is missing.
-    summary = up.upload_store(store, config=config(s3, bucket))
+    summary = upload_store(store, config=config(s3, bucket))
     assert summary.ok
     assert summary.uploaded == 2  # the lost chunk and the root .zgroup
 
@@ -584,17 +516,17 @@ def test_a_changed_store_is_hidden_until_complete(
     s3: SeaweedS3, client: Any, bucket: str, tmp_path: Path
 ) -> None:
     store = make_store(tmp_path, seed=1)
-    assert up.upload_store(store, config=config(s3, bucket)).ok
+    assert upload_store(store, config=config(s3, bucket)).ok
     assert "run.zarr/.zgroup" in remote_keys(client, bucket)
     changed = make_store(tmp_path, seed=2)  # same name and layout, other samples
     assert changed == store
     with FaultProxy(s3.endpoint_url, swallow="raw/0.0.1.2") as proxy:
-        summary = up.upload_store(store, config=config(s3, bucket, endpoint_url=proxy.endpoint_url))
+        summary = upload_store(store, config=config(s3, bucket, endpoint_url=proxy.endpoint_url))
     assert not summary.ok
     assert summary.missing == ["run.zarr/.zgroup"]  # removed before the change began
     assert summary.different == ["run.zarr/raw/0.0.1.2"]
     assert "run.zarr/.zgroup" not in remote_keys(client, bucket)
-    summary = up.upload_store(store, config=config(s3, bucket))
+    summary = upload_store(store, config=config(s3, bucket))
     assert summary.ok
     assert summary.uploaded == 2
     assert (
@@ -607,7 +539,7 @@ def test_failed_upload_keeps_the_local_store(s3: SeaweedS3, bucket: str, tmp_pat
     h5 = write_h5(tmp_path / "in" / "keep.h5")
     out = tmp_path / "out"
     with FaultProxy(s3.endpoint_url, swallow=f"raw/{CHUNK0}") as proxy:
-        summary = up.import_paths(
+        summary = import_paths(
             [h5], config=config(s3, bucket, endpoint_url=proxy.endpoint_url), output_dir=out
         )
     assert not summary.ok
@@ -617,10 +549,55 @@ def test_failed_upload_keeps_the_local_store(s3: SeaweedS3, bucket: str, tmp_pat
     assert not result.local_deleted
     assert (out / "keep.zarr" / "raw" / CHUNK0).is_file()
     # The next run reuses the kept store (no conversion) and completes.
-    summary = up.import_paths([h5], config=config(s3, bucket), output_dir=out)
+    summary = import_paths([h5], config=config(s3, bucket), output_dir=out)
     assert summary.ok
     assert summary.files[0].convert is None
     assert summary.files[0].local_deleted
+
+
+def test_import_replaces_only_a_store_it_made_from_this_input(
+    s3: SeaweedS3, bucket: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    first = write_h5(tmp_path / "a" / "run.h5", seed=1)
+    summary = import_paths([first], config=config(s3, bucket, "a"), output_dir=out, keep_local=True)
+    assert summary.ok
+    kept = local_objects(out / "run.zarr")
+    # Another recording of the same name, imported into the same folder: the store there
+    # was made by import, but from the other file, so it is neither replaced nor deleted.
+    other = write_h5(tmp_path / "b" / "run.h5", seed=2)
+    summary = import_paths([other], config=config(s3, bucket, "b"), output_dir=out)
+    (result,) = summary.files
+    assert result.status == "failed"
+    assert "not the store import made from" in (result.error or "")
+    assert local_objects(out / "run.zarr") == kept
+    # The same file again, changed: its own store is replaced, uploaded, then deleted.
+    write_h5(first, seed=3)
+    summary = import_paths([first], config=config(s3, bucket, "a"), output_dir=out)
+    assert summary.ok
+    assert summary.files[0].convert is not None
+    assert summary.files[0].local_deleted
+    assert list(out.iterdir()) == []
+
+
+def test_import_leaves_a_folder_it_did_not_make(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5")
+    out = tmp_path / "out"
+    mine = out / "run.zarr"
+    (mine / "notes").mkdir(parents=True)
+    (mine / "notes" / "todo.txt").write_text("not a store")
+    # A record naming this input beside it (left over, or copied): still not import's store.
+    record = {"fingerprint": "old", "input": str(h5.resolve())}
+    (out / ".run.zarr.import.json").write_text(json.dumps(record))
+    for keep_local in (False, True):
+        summary = import_paths(
+            [h5], config=config(s3, bucket), output_dir=out, keep_local=keep_local
+        )
+        (result,) = summary.files
+        assert result.status == "failed"
+        assert "move it away" in (result.error or "")
+        assert (mine / "notes" / "todo.txt").read_text() == "not a store"
+        assert sorted(p.name for p in mine.iterdir()) == ["notes"]
 
 
 # -- errors ----------------------------------------------------------------------------------
@@ -680,11 +657,11 @@ def test_endpoint_that_does_not_answer(env: Any, tmp_path: Path) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        cfg = up.resolve_config(
+        cfg = resolve_config(
             "data", endpoint_url=url, read_timeout=0.5, connect_timeout=0.5, env_file=os.devnull
         )
         with pytest.raises(ZoomingOnlineError, match="does not answer"):
-            up.upload_store(store, config=cfg)
+            upload_store(store, config=cfg)
 
 
 def test_not_a_store(env: Any, tmp_path: Path) -> None:
@@ -737,7 +714,7 @@ def test_progress_is_reported_from_the_upload_threads(
 ) -> None:
     store = make_store(tmp_path)
     seen: list[tuple[int, int, str]] = []
-    summary = up.upload_store(
+    summary = upload_store(
         store,
         config=config(s3, bucket),
         jobs=3,

@@ -30,9 +30,10 @@ if TYPE_CHECKING:
         generate_realistic_data,
         save_zarr,
     )
+    from zoomingonline.importer import batch_convert, import_paths
     from zoomingonline.pyramid import minmax_pyramid, minmax_pyramid_into, plan_pyramid
+    from zoomingonline.s3 import upload_store, upload_to_s3
     from zoomingonline.serve import serve
-    from zoomingonline.upload import batch_convert, import_paths, upload_store, upload_to_s3
 
 #: Where each public name lives; each is imported on first use.
 _LAZY = {
@@ -48,10 +49,10 @@ _LAZY = {
     "minmax_pyramid_into": "zoomingonline.pyramid",
     "plan_pyramid": "zoomingonline.pyramid",
     "serve": "zoomingonline.serve",
-    "batch_convert": "zoomingonline.upload",
-    "import_paths": "zoomingonline.upload",
-    "upload_store": "zoomingonline.upload",
-    "upload_to_s3": "zoomingonline.upload",
+    "batch_convert": "zoomingonline.importer",
+    "import_paths": "zoomingonline.importer",
+    "upload_store": "zoomingonline.s3",
+    "upload_to_s3": "zoomingonline.s3",
 }
 
 __all__ = [

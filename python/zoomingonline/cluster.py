@@ -2,35 +2,37 @@
 
 Two existing engines do the scheduling; this module only hands them the work.
 
-- **Dask** (:func:`run_on_dask`): every input is one task, convert then upload, run by
-  :meth:`zoomingonline.upload._Importer.run_file` on a worker, with the import's resume
-  rules (a store already in the bucket, converted from this very file, is skipped). The
-  :class:`~zoomingonline.upload.FileResult` of each task comes back into the same
-  :class:`~zoomingonline.upload.ImportSummary`. A file that fails, even by killing its
-  worker, is reported as failed and the others go on.
+- **Dask** (:func:`run_on_dask`): every item is one task on a worker, a picklable
+  callable applied to the run's settings and the item. For ``import``
+  (:func:`zoomingonline.importer.import_paths`) the callable is
+  :func:`zoomingonline.importer.run_import_task`, convert then upload with the import's
+  resume rules, and the items are the planned inputs; each comes back, filled in, into
+  the same summary. A task that fails, even by killing its worker, fails only its item
+  and the others go on.
 - **Slurm job arrays** (:func:`shard_inputs`, :func:`shard_from_env`): each array task
   imports a stable, deterministic share of the sorted input list: task ``i`` of ``n``
   takes inputs ``i, i + n, i + 2n, ...``. The ``n`` tasks together cover every input
   exactly once, whatever order the files were found in.
 
-Dask comes with the optional extra ``cluster`` (``pip install 'zoomingonline[cluster]'``)
-and is imported only by the functions that need it.
+This module knows nothing of what the tasks do: it imports neither the importer nor the
+S3 code. Dask comes with the optional extra ``cluster``
+(``pip install 'zoomingonline[cluster]'``) and is imported only by the functions that
+need it.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
+from zoomingonline import interrupts
 from zoomingonline.errors import ZoomingOnlineError
-
-if TYPE_CHECKING:
-    from zoomingonline.upload import FileResult, ImportProgress, S3Config
 
 __all__ = [
     "check_shard",
@@ -43,8 +45,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The settings of a run and its items (an import: ImportSettings and FileResult).
+S = TypeVar("S")
+T = TypeVar("T")
+
 INSTALL_HINT = "pip install 'zoomingonline[cluster]'"
 _LOCAL = re.compile(r"^local(?::(\d+))?$")
+#: Seconds between two looks at the tasks (and at the signals) while waiting.
+POLL = 0.2
 
 
 # -- sharding ------------------------------------------------------------------------------
@@ -187,41 +195,10 @@ def require_dask() -> None:
         ) from None
 
 
-@functools.lru_cache(maxsize=4)
-def _s3_client(config: S3Config, jobs: int) -> Any:
-    """One boto3 client per worker process and configuration (clients are thread-safe)."""
-    return config.client(max_pool_connections=2 * jobs + 4)
-
-
-def import_task(
-    config: S3Config | None, settings: Mapping[str, Any], result: FileResult
-) -> FileResult:
-    """One input, on a worker: convert then upload, with the import's resume rules.
-
-    Never raises for a problem with the input or the upload: it is recorded in the
-    returned result (``status="failed"``, ``error``).
-
-    Parameters
-    ----------
-    config : S3Config or None
-        Where to upload (None with ``skip_upload``).
-    settings : mapping
-        The keyword arguments of the importer made by
-        :func:`zoomingonline.upload.import_paths`.
-    result : FileResult
-        The planned input.
-
-    Returns
-    -------
-    FileResult
-        The same result, filled in.
-    """
-    from zoomingonline.upload import _Importer
-
-    importer = _Importer(config, progress=None, **settings)
-    if config is not None:
-        importer.client = _s3_client(config, int(settings["jobs"]))
-    return importer.run_file(result)
+def _checkpoint() -> None:
+    """:func:`zoomingonline.interrupts.check`, in the main thread only."""
+    if threading.current_thread() is threading.main_thread():
+        interrupts.check()
 
 
 def _connect(address: str) -> tuple[Any, Any]:
@@ -258,16 +235,20 @@ def _connect(address: str) -> tuple[Any, Any]:
 
 def run_on_dask(
     address: str,
-    config: S3Config | None,
-    settings: Mapping[str, Any],
-    results: Sequence[FileResult],
+    task: Callable[[S, T], T],
+    settings: S,
+    items: Sequence[T],
     *,
-    progress: ImportProgress | None = None,
-) -> list[FileResult]:
-    """Import each planned input as one task on a Dask cluster; the results, in order.
+    names: Sequence[str] | None = None,
+    failed: Callable[[T, str], T] | None = None,
+    key_prefix: str = "zoomingonline-task",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[T]:
+    """Run ``task(settings, item)`` for every item as one task on a Dask cluster.
 
-    Each task runs :func:`import_task`. The workers must see the inputs (and the output
-    folder) at the same paths as this process: a shared file system on a real cluster.
+    The workers must see the files the tasks use at the same paths as this process: a
+    shared file system on a real cluster. ``task`` and ``settings`` are pickled for every
+    task (a module-level function and a dataclass pickle).
 
     Parameters
     ----------
@@ -275,20 +256,27 @@ def run_on_dask(
         ``tcp://host:port`` of a scheduler, a scheduler file (``*.json``), or ``local:N``
         to start a LocalCluster of N single-threaded worker processes here (closed at
         the end).
-    config : S3Config or None
-        Where to upload (None with ``skip_upload``).
-    settings : mapping
-        The importer's keyword arguments (see :func:`import_task`).
-    results : sequence of FileResult
-        The planned inputs.
+    task : callable
+        ``task(settings, item) -> item``, run on a worker; it should record a problem in
+        the item it returns rather than raise.
+    settings
+        The run's settings, the same for every task.
+    items : sequence
+        The work, one task each.
+    names : sequence of str, optional
+        A short name per item, for the task keys and the log (default: the position).
+    failed : callable, optional
+        ``failed(item, why) -> item``: the result for an item whose task raised (its
+        worker lost, say). Without it such an error is raised.
+    key_prefix : str
+        Start of the task keys on the scheduler.
     progress : callable, optional
-        ``progress("files", "dask", done, total)`` as the tasks finish.
+        ``progress(done, total)`` as the tasks finish.
 
     Returns
     -------
-    list of FileResult
-        One per input, in the order of ``results``; a task that raised (a worker lost,
-        for example) is a failed result.
+    list
+        One result per item, in the order of ``items``.
 
     Raises
     ------
@@ -298,40 +286,48 @@ def run_on_dask(
     require_dask()
     from distributed import as_completed
 
-    out = list(results)
+    out = list(items)
     if not out:
         return out
-    client, cluster = _connect(address)
+    labels = list(names) if names is not None else [str(i) for i in range(len(out))]
+    client, local = _connect(address)
     try:
-        log.info("dask: %d inputs on %s", len(out), client.dashboard_link or address)
+        log.info("dask: %d tasks on %s", len(out), client.dashboard_link or address)
         index: dict[str, int] = {}
         futures = []
-        for i, result in enumerate(out):
-            key = f"zoomingonline-import-{i}-{result.input.name}-{os.getpid()}"
-            future = client.submit(
-                import_task, config, dict(settings), result, key=key, pure=False, retries=0
-            )
+        for i, item in enumerate(out):
+            key = f"{key_prefix}-{i}-{labels[i]}-{os.getpid()}"
+            future = client.submit(task, settings, item, key=key, pure=False, retries=0)
             index[future.key] = i
             futures.append(future)
         done = 0
+        finished = as_completed(futures)
         try:
-            for future in as_completed(futures):
-                i = index[future.key]
-                try:
-                    out[i] = future.result()
-                except Exception as exc:  # noqa: BLE001 - a lost task fails only its file
-                    failed = out[i]
-                    failed.status = "failed"
-                    failed.error = f"{failed.input}: dask task failed: {type(exc).__name__}: {exc}"
-                    log.warning("%s", failed.error)
-                done += 1
-                if progress is not None:
-                    progress("files", "dask", done, len(out))
+            while not finished.is_empty():
+                batch = finished.next_batch(block=False)
+                if not batch:
+                    _checkpoint()
+                    time.sleep(POLL)
+                for future in batch:
+                    i = index[future.key]
+                    try:
+                        out[i] = future.result()
+                    except Exception as exc:  # a lost task fails only its item
+                        if failed is None:
+                            raise
+                        why = f"dask task failed: {type(exc).__name__}: {exc}"
+                        log.warning("%s: %s", labels[i], why)
+                        out[i] = failed(out[i], why)
+                    done += 1
+                    if progress is not None:
+                        progress(done, len(out))
         except BaseException:
+            # A signal, or an error here: nothing more is started; the tasks that are
+            # running may finish (each leaves what it uploaded resumable).
             client.cancel(futures)
             raise
     finally:
         client.close()
-        if cluster is not None:
-            cluster.close()
+        if local is not None:
+            local.close()
     return out

@@ -11,39 +11,13 @@ Errors and signals are mapped here, once, for every command:
 from __future__ import annotations
 
 import logging
-import signal
-from typing import Any
 
 import click
 
 from zoomingonline._core import __version__
-from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.interrupts import Interrupted, handling_signals
+from zoomingonline.cli._errors import ZoomingOnlineGroup, on_interrupt
 
 __all__ = ["main", "on_interrupt"]
-
-_NOTE = "zoomingonline.on_interrupt"
-
-
-def on_interrupt(note: str) -> None:
-    """Say what an interrupted run of the current command leaves (printed after the signal)."""
-    click.get_current_context().meta[_NOTE] = note
-
-
-class ZoomingOnlineGroup(click.Group):
-    """The command group: runs every command with signals recorded and maps its errors."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            with handling_signals():
-                return super().invoke(ctx)
-        except ZoomingOnlineError as exc:
-            raise click.ClickException(str(exc)) from None
-        except (Interrupted, KeyboardInterrupt) as exc:
-            code = exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
-            note = ctx.meta.get(_NOTE, "nothing was written")
-            click.echo(f"Error: interrupted by {signal.Signals(code - 128).name}; {note}", err=True)
-            ctx.exit(code)
 
 
 @click.group(
@@ -72,8 +46,8 @@ def main(verbose: int) -> None:
 def _register() -> None:
     from zoomingonline.cli.convert import convert_command, demo_command
     from zoomingonline.cli.generate import generate_command
+    from zoomingonline.cli.s3 import import_command, upload_command
     from zoomingonline.cli.serve import serve_command
-    from zoomingonline.cli_s3 import import_command, upload_command
 
     for command in (
         convert_command,

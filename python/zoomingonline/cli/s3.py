@@ -1,29 +1,32 @@
 """The ``upload`` and ``import`` commands: publish stores to S3-compatible object storage.
 
-They parse options and call :mod:`zoomingonline.upload`; boto3 is imported only when a
-command runs, so ``zoomingonline --help`` stays fast.
+They parse options and call :mod:`zoomingonline.s3` and :mod:`zoomingonline.importer`;
+boto3 is imported only when a command runs, so ``zoomingonline --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.cli._errors import on_interrupt
+from zoomingonline.s3 import CHECKSUM_MODES, DEFAULT_JOBS
 from zoomingonline.stores import DEFAULT_VIEWER
-from zoomingonline.upload import CHECKSUM_MODES, DEFAULT_JOBS
 
 if TYPE_CHECKING:
-    from zoomingonline.upload import ImportSummary, UploadSummary
+    from zoomingonline.importer import ImportSummary
+    from zoomingonline.s3 import S3Config, UploadSummary
 
-__all__ = ["import_command", "upload_command"]
+__all__ = ["S3Options", "import_command", "s3_options", "upload_command"]
 
 #: Loggers that would write request headers (the access key id) at debug level.
 NOISY_LOGGERS = ("botocore", "boto3", "s3transfer", "urllib3")
@@ -89,79 +92,136 @@ def _bars(quiet: bool) -> Iterator[_Bars]:
         bars.close()
 
 
-def _s3_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--bucket",
-            "-b",
-            help="Bucket (it must exist). Default: $S3_BUCKET_NAME, from the environment or .env.",
-        ),
-        click.option(
-            "--prefix",
-            "-p",
-            default="",
-            help="Folder in the bucket; stores go to PREFIX/<name>.zarr/.",
-        ),
-        click.option(
-            "--endpoint-url",
-            help="S3-compatible service URL (MinIO, SeaweedFS, Ceph, R2...). Default:"
-            " $S3_ENDPOINT_URL; none means AWS.",
-        ),
-        click.option(
-            "--region", help="Region. Default: $AWS_REGION, else us-east-1 with an endpoint."
-        ),
-        click.option(
-            "--env-file",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="File of KEY=VALUE settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,"
-            " S3_ENDPOINT_URL, S3_BUCKET_NAME). Default: ./.env if present.",
-        ),
-        click.option(
-            "--jobs",
-            "-j",
-            type=click.IntRange(min=1),
-            default=DEFAULT_JOBS,
-            show_default=True,
-            help="Objects uploaded at once.",
-        ),
-        click.option(
-            "--cors",
-            is_flag=True,
-            help="Add the viewer's CORS rule to the bucket (GET/HEAD from any origin).",
-        ),
-        click.option(
-            "--public",
-            is_flag=True,
-            help="Let anyone read the objects under the prefix (bucket policy), where the"
-            " service allows it.",
-        ),
-        click.option(
-            "--checksums",
-            type=click.Choice(CHECKSUM_MODES),
-            help="boto3 request checksums. Default when_required (Content-MD5 only), which"
-            " S3-compatible services accept; when_supported is boto3's CRC32 default.",
-        ),
-        click.option(
-            "--public-url",
-            help="Base URL the stores are read from, for the links (a CDN or custom domain).",
-        ),
-        click.option(
-            "--dry-run",
-            "-n",
-            is_flag=True,
-            help="Say what would be done; change nothing, locally or in the bucket.",
-        ),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
-        click.option(
-            "--viewer",
-            default=DEFAULT_VIEWER,
-            show_default=True,
-            help="Viewer base URL for the printed links.",
-        ),
-    ]
+@dataclass(frozen=True)
+class S3Options:
+    """The S3 connection options of a command, as given (None: not given)."""
+
+    bucket: str | None
+    prefix: str
+    endpoint_url: str | None
+    region: str | None
+    env_file: Path | None
+    checksums: str | None
+    public_url: str | None
+
+    def resolve(self) -> S3Config:
+        """The configuration: these options, then the environment, then the ``.env`` file.
+
+        Raises
+        ------
+        ZoomingOnlineError
+            As :func:`zoomingonline.s3.resolve_config`.
+        """
+        from zoomingonline.s3 import resolve_config
+
+        return resolve_config(
+            self.bucket,
+            prefix=self.prefix,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            checksums=self.checksums,
+            public_url=self.public_url,
+            env_file=self.env_file,
+        )
+
+
+#: The connection options, each declared once; the command receives them as ``s3``.
+_CONNECTION_OPTIONS = (
+    click.option(
+        "--bucket",
+        "-b",
+        help="Bucket (it must exist). Default: $S3_BUCKET_NAME, from the environment or .env.",
+    ),
+    click.option(
+        "--prefix",
+        "-p",
+        default="",
+        help="Folder in the bucket; stores go to PREFIX/<name>.zarr/.",
+    ),
+    click.option(
+        "--endpoint-url",
+        help="S3-compatible service URL (MinIO, SeaweedFS, Ceph, R2...). Default:"
+        " $S3_ENDPOINT_URL; none means AWS.",
+    ),
+    click.option("--region", help="Region. Default: $AWS_REGION, else us-east-1 with an endpoint."),
+    click.option(
+        "--env-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="File of KEY=VALUE settings (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,"
+        " S3_ENDPOINT_URL, S3_BUCKET_NAME). Default: ./.env if present.",
+    ),
+)
+#: The options of the transfer, passed to the command as they are.
+_TRANSFER_OPTIONS = (
+    click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=DEFAULT_JOBS,
+        show_default=True,
+        help="Objects uploaded at once.",
+    ),
+    click.option(
+        "--cors",
+        is_flag=True,
+        help="Add the viewer's CORS rule to the bucket (GET/HEAD from any origin).",
+    ),
+    click.option(
+        "--public",
+        is_flag=True,
+        help="Let anyone read the objects under the prefix (bucket policy), where the"
+        " service allows it.",
+    ),
+)
+_CHECKSUM_OPTIONS = (
+    click.option(
+        "--checksums",
+        type=click.Choice(CHECKSUM_MODES),
+        help="boto3 request checksums. Default when_required (Content-MD5 only), which"
+        " S3-compatible services accept; when_supported is boto3's CRC32 default.",
+    ),
+    click.option(
+        "--public-url",
+        help="Base URL the stores are read from, for the links (a CDN or custom domain).",
+    ),
+)
+_OUTPUT_OPTIONS = (
+    click.option(
+        "--dry-run",
+        "-n",
+        is_flag=True,
+        help="Say what would be done; change nothing, locally or in the bucket.",
+    ),
+    click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary."),
+    click.option(
+        "--viewer",
+        default=DEFAULT_VIEWER,
+        show_default=True,
+        help="Viewer base URL for the printed links.",
+    ),
+)
+_S3_FIELDS = tuple(S3Options.__dataclass_fields__)
+
+
+def s3_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Declare the S3 options of a command; it receives the connection ones as ``s3``.
+
+    ``--bucket``, ``--prefix``, ``--endpoint-url``, ``--region``, ``--env-file``,
+    ``--checksums`` and ``--public-url`` arrive together as one :class:`S3Options`
+    (``s3.resolve()`` makes the configuration); ``--jobs``, ``--cors``, ``--public``,
+    ``--dry-run``, ``--quiet`` and ``--viewer`` as parameters of their own.
+    """
+
+    @functools.wraps(f)
+    def command(**kwargs: Any) -> Any:
+        s3 = S3Options(**{name: kwargs.pop(name) for name in _S3_FIELDS})
+        return f(s3=s3, **kwargs)
+
+    options = (*_CONNECTION_OPTIONS, *_TRANSFER_OPTIONS, *_CHECKSUM_OPTIONS, *_OUTPUT_OPTIONS)
+    decorated: Callable[..., Any] = command
     for option in reversed(options):
-        f = option(f)
-    return f
+        decorated = option(decorated)
+    return decorated
 
 
 def _mb(n: int) -> str:
@@ -185,8 +245,14 @@ def _print_upload(summary: UploadSummary) -> None:
             f" ({_mb(s.uploaded_bytes)}), {s.skipped:,} skipped, {len(s.failed):,} failed,"
             f" {s.seconds:.2f} s; {state}"
         )
-    for key, why in list(s.failed.items())[:10]:
-        click.echo(f"  failed: {key}: {why}")
+    by_reason: dict[str, list[str]] = {}
+    for key, why in s.failed.items():
+        by_reason.setdefault(why, []).append(key)
+    for why, keys in list(by_reason.items())[:10]:
+        if len(keys) == 1:
+            click.echo(f"  failed: {keys[0]}: {why}")
+        else:
+            click.echo(f"  failed: {len(keys):,} objects (first: {keys[0]}): {why}")
     for label, keys in (("missing", s.missing), ("different", s.different)):
         for key in keys[:10]:
             click.echo(f"  {label} in the bucket: {key}")
@@ -202,19 +268,13 @@ def _print_upload(summary: UploadSummary) -> None:
 
 @click.command("upload")
 @click.argument("store", type=click.Path(path_type=Path))
-@_s3_options
+@s3_options
 def upload_command(
     store: Path,
-    bucket: str | None,
-    prefix: str,
-    endpoint_url: str | None,
-    region: str | None,
-    env_file: Path | None,
+    s3: S3Options,
     jobs: int,
     cors: bool,
     public: bool,
-    checksums: str | None,
-    public_url: str | None,
     dry_run: bool,
     quiet: bool,
     viewer: str,
@@ -230,34 +290,22 @@ def upload_command(
     Credentials come from the environment or a .env file: AWS_ACCESS_KEY_ID and
     AWS_SECRET_ACCESS_KEY (never from the command line, where other users could read them).
     """
-    from zoomingonline.upload import resolve_config, upload_store
+    from zoomingonline.s3 import upload_store
 
+    on_interrupt("run the same command again to resume")
     _quiet_boto_logs()
-    try:
-        config = resolve_config(
-            bucket,
-            prefix=prefix,
-            endpoint_url=endpoint_url,
-            region=region,
-            checksums=checksums,
-            public_url=public_url,
-            env_file=env_file,
+    config = s3.resolve()
+    with _bars(quiet) as bars:
+        summary = upload_store(
+            store,
+            config=config,
+            jobs=jobs,
+            cors=cors,
+            public=public,
+            dry_run=dry_run,
+            viewer=viewer,
+            progress=lambda done, total: bars("upload", store.name, done, total),
         )
-        with _bars(quiet) as bars:
-            summary = upload_store(
-                store,
-                config=config,
-                jobs=jobs,
-                cors=cors,
-                public=public,
-                dry_run=dry_run,
-                viewer=viewer,
-                progress=lambda done, total: bars("upload", store.name, done, total),
-            )
-    except ZoomingOnlineError as exc:
-        raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        raise click.ClickException("interrupted; run the same command again to resume") from None
     if not quiet:
         _print_upload(summary)
     problem = summary.problem()
@@ -337,7 +385,7 @@ def _print_import(summary: ImportSummary) -> None:
     help="Import only share I of N (from 0) of the sorted inputs. Default in a Slurm job"
     " array: from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT.",
 )
-@_s3_options
+@s3_options
 def import_command(
     paths: tuple[Path, ...],
     output_dir: Path | None,
@@ -346,16 +394,10 @@ def import_command(
     force: bool,
     dask_address: str | None,
     shard: str | None,
-    bucket: str | None,
-    prefix: str,
-    endpoint_url: str | None,
-    region: str | None,
-    env_file: Path | None,
+    s3: S3Options,
     jobs: int,
     cors: bool,
     public: bool,
-    checksums: str | None,
-    public_url: str | None,
     dry_run: bool,
     quiet: bool,
     viewer: str,
@@ -375,43 +417,29 @@ def import_command(
     variables by default), so the array imports every file exactly once.
     """
     from zoomingonline.cluster import parse_shard, shard_from_env
-    from zoomingonline.upload import import_paths, resolve_config
+    from zoomingonline.importer import import_paths
 
+    on_interrupt("run the same command again to resume")
     _quiet_boto_logs()
-    try:
-        shard_of = parse_shard(shard) if shard else shard_from_env()
-        config = None
-        if not skip_upload:
-            config = resolve_config(
-                bucket,
-                prefix=prefix,
-                endpoint_url=endpoint_url,
-                region=region,
-                checksums=checksums,
-                public_url=public_url,
-                env_file=env_file,
-            )
-        with _bars(quiet) as bars:
-            summary = import_paths(
-                paths,
-                config=config,
-                output_dir=output_dir,
-                skip_upload=skip_upload,
-                keep_local=keep_local,
-                dry_run=dry_run,
-                force=force,
-                jobs=jobs,
-                cors=cors,
-                public=public,
-                viewer=viewer,
-                progress=bars,
-                dask=dask_address,
-                shard=shard_of,
-            )
-    except ZoomingOnlineError as exc:
-        raise click.ClickException(str(exc)) from None
-    except KeyboardInterrupt:
-        raise click.ClickException("interrupted; run the same command again to resume") from None
+    shard_of = parse_shard(shard) if shard else shard_from_env()
+    config = None if skip_upload else s3.resolve()
+    with _bars(quiet) as bars:
+        summary = import_paths(
+            paths,
+            config=config,
+            output_dir=output_dir,
+            skip_upload=skip_upload,
+            keep_local=keep_local,
+            dry_run=dry_run,
+            force=force,
+            jobs=jobs,
+            cors=cors,
+            public=public,
+            viewer=viewer,
+            progress=bars,
+            dask=dask_address,
+            shard=shard_of,
+        )
     if not quiet:
         _print_import(summary)
     if summary.failed:
