@@ -44,6 +44,7 @@ from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.outputs import AtomicOutput, check_target
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
+from zoomingonline.scope import SCOPE_ENOB, ScopeModel
 from zoomingonline.store import (
     DEFAULT_RAW_CHUNK,
     FORMAT_ATTRS,
@@ -92,16 +93,6 @@ FORMATS = ("zarr", "h5", "trc")
 TRC_DTYPES = ("int16", "int8")
 #: Byte orders of ``format="trc"``.
 BYTE_ORDERS = {"little": "<", "big": ">"}
-#: The scope model's ADC resolutions and their effective number of bits (ENOB), below
-#: the nominal as measured on real oscilloscopes at full bandwidth.
-SCOPE_ENOB = {8: 7.0, 12: 9.0, 14: 10.5}
-#: The scope model's screen: volts per division and divisions (full scale 0.4 V).
-SCOPE_VOLTS_PER_DIV = 0.05
-SCOPE_DIVISIONS = 8
-#: Samples per tile of the scope model's ADC noise (each tile has its own keyed stream).
-SCOPE_NOISE_TILE = 1 << 16
-#: The front end's low-pass on the ADC noise: a 3-tap filter, scaled to unit variance.
-_SCOPE_FIR = (0.25 / math.sqrt(0.375), 0.5 / math.sqrt(0.375))
 
 #: ``progress(done, total)``: samples written so far and in all.
 GenerateProgress = RunProgress
@@ -189,7 +180,7 @@ class SyntheticRecording:
             base = np.empty(out.size, np.int16)
             self._fill(c, t, s, start, base, parallel)
             gain, offset = _core.synth_vertical(self.seed, c, t)
-            scope.digitise(self, c, t, s, start, base * gain - offset, out)
+            scope.digitise(self.signal, self.seed, c, t, s, start, base * gain - offset, out)
             return
         self._fill(c, t, s, start, out, parallel)
 
@@ -256,101 +247,6 @@ class SyntheticRecording:
             out["scope_bits"] = self.bits
             out["scope_enob"] = SCOPE_ENOB[self.bits]
         return out
-
-
-@dataclass(frozen=True)
-class ScopeModel:
-    """An oscilloscope's digitiser, applied to the recording's volts.
-
-    The screen spans :data:`SCOPE_DIVISIONS` divisions of :data:`SCOPE_VOLTS_PER_DIV`
-    (0.4 V), centred on the channel's signal (``0.05 V * channel``, plus 0.1 V for
-    pulses); the ADC has ``bits`` bits over that span, so one step (LSB) is
-    ``0.4 V / 2**bits``, and saturates at its end codes. Its own noise makes the
-    effective number of bits :data:`SCOPE_ENOB` (7.0, 9.0, 10.5): gaussian noise of
-    ``sqrt(4**(bits - enob) - 1) / sqrt(12)`` LSB, added to the quantisation's own, low-pass
-    filtered by the front end (a 3-tap filter ``[1, 2, 1]``, so the spectrum falls towards
-    Nyquist), from streams keyed by the seed, the segment and the tile of
-    :data:`SCOPE_NOISE_TILE` samples. The codes are stored in int16 as the scopes store
-    them: 8-bit codes left-justified (times 256), 12- and 14-bit codes as they are.
-    Volts = gain x code - offset with gain ``LSB`` (``LSB / 256`` for 8 bits) and
-    offset ``-centre``.
-    """
-
-    bits: int
-
-    @property
-    def enob(self) -> float:
-        """Effective number of bits."""
-        return SCOPE_ENOB[self.bits]
-
-    @property
-    def lsb(self) -> float:
-        """Volts per ADC step."""
-        return SCOPE_VOLTS_PER_DIV * SCOPE_DIVISIONS / 2**self.bits
-
-    @property
-    def shift(self) -> int:
-        """Left shift of the codes in int16: 8 for 8-bit codes, else 0."""
-        return 8 if self.bits == 8 else 0
-
-    @property
-    def gain(self) -> float:
-        """Volts per stored int16 count."""
-        return self.lsb / 2**self.shift
-
-    @property
-    def noise_lsb(self) -> float:
-        """Standard deviation of the ADC's own noise, in LSB."""
-        return math.sqrt(max(0.0, 4.0 ** (self.bits - self.enob) - 1.0) / 12.0)
-
-    @staticmethod
-    def centre(signal: str, channel: int) -> float:
-        """The volts at the middle of the screen for ``channel``."""
-        return 0.05 * channel + (0.1 if signal == "pulse" else 0.0)
-
-    def noise(self, seed: int, c: int, t: int, s: int, start: int, n: int) -> npt.NDArray[Any]:
-        """The filtered unit-variance noise of samples ``start : start + n``."""
-        tile = SCOPE_NOISE_TILE
-        first = (start - 1) // tile
-        last = (start + n) // tile
-        white = np.empty((last - first + 1) * tile)
-        for j, k in enumerate(range(first, last + 1)):
-            gen = np.random.Generator(
-                np.random.Philox(np.random.SeedSequence([seed, 6, c, t, s, k + 1]))
-            )
-            gen.standard_normal(out=white[j * tile : (j + 1) * tile])
-        i0 = start - first * tile
-        a, b = _SCOPE_FIR
-        w = white[i0 - 1 : i0 + n + 1]
-        out = np.add(w[:-2], w[2:])
-        out *= a / b
-        out += w[1:-1]
-        out *= b
-        return out
-
-    def digitise(
-        self,
-        rec: SyntheticRecording,
-        c: int,
-        t: int,
-        s: int,
-        start: int,
-        volts: npt.NDArray[np.float64],
-        out: npt.NDArray[np.int16],
-    ) -> None:
-        """The stored int16 codes of ``volts`` (samples ``start...`` of segment (c, t, s));
-        ``volts`` is overwritten."""
-        x = volts  # a fresh array of the caller's, worked on in place
-        x -= self.centre(rec.signal, c)
-        x /= self.lsb
-        noise = self.noise(rec.seed, c, t, s, start, volts.size)
-        noise *= self.noise_lsb
-        x += noise
-        np.rint(x, out=x)
-        np.clip(x, -(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1, out=x)
-        if self.shift:
-            x *= 2**self.shift
-        out[...] = x
 
 
 @dataclass
@@ -744,67 +640,23 @@ def _write_trc_run(
     overwrite: bool,
     progress: GenerateProgress | None,
 ) -> tuple[int, list[Path]]:
-    """A folder of .trc files, one per (channel, trc), built under a temporary name."""
-    import datetime as dt
+    from zoomingonline.trc import write_run
 
-    from zoomingonline.trc import write_trc
-
-    cn, tn, sn, n = rec.shape
-    output = AtomicOutput(dst, "store", overwrite=overwrite)
-    tmp = output.begin()
-    step = progress_counter(math.prod(rec.shape), progress)
     gains, offsets = rec.vertical()
-    title = dst.name.split(".")[0] or "run"
-    text = str(attrs.get("description", "")).encode("latin-1", "replace")
-    narrow = dtype.itemsize == 1  # 8-bit codes, stored left-justified in the int16 model
-    # Segments of a sequence follow each other by 1 ms; the first sample is 10 % of the
-    # segment before the trigger, as a scope's default trigger position puts it.
-    trigger_offset = -0.1 * n * rec.horiz_interval
-    wide = np.empty(min(BLOCK_SAMPLES, n), np.int16) if narrow else None
-    total = 0
-    names: list[str] = []
-    try:
-        tmp.mkdir()
-        for c in range(cn):
-            for t in range(tn):
-
-                def fill(s: int, start: int, out: npt.NDArray[Any], c: int = c, t: int = t) -> None:
-                    if wide is None:
-                        rec.read_into(c, t, s, start, out)
-                    else:
-                        w = wide[: out.size]
-                        rec.read_into(c, t, s, start, w)
-                        np.right_shift(w, 8, out=out, casting="unsafe")
-                    step(out.size)
-
-                name = f"C{c + 1}--{title}--{t:05d}.trc"
-                total += write_trc(
-                    tmp / name,
-                    segments=sn,
-                    samples=n,
-                    fill=fill,
-                    dtype=dtype,
-                    byte_order=order,
-                    trigger_times=[1e-3 * s for s in range(sn)],
-                    trigger_offsets=[trigger_offset] * sn,
-                    check=interrupts.check,
-                    vertical_gain=float(gains[c, t]) * (256 if narrow else 1),
-                    vertical_offset=float(offsets[c, t]),
-                    horiz_interval=rec.horiz_interval,
-                    horiz_offset=trigger_offset,
-                    nominal_bits=rec.bits or 16,
-                    instrument="ZOOMINGONLINE",
-                    acquisition_time=dt.datetime(2026, 1, 1, 12, 0, t % 60),
-                    user_text=text,
-                    wave_source=c,
-                )
-                names.append(name)
-        output.publish()
-    except OSError as exc:
-        raise ZoomingOnlineError(f"cannot write {dst}: {exc.strerror or exc}") from None
-    finally:
-        output.discard()
-    return total, [dst / name for name in names]
+    return write_run(
+        dst,
+        rec.shape,
+        rec.read_into,
+        dtype=dtype,
+        byte_order=order,
+        gains=gains,
+        offsets=offsets,
+        horiz_interval=rec.horiz_interval,
+        nominal_bits=rec.bits or 16,
+        user_text=str(attrs.get("description", "")),
+        overwrite=overwrite,
+        progress=progress_counter(math.prod(rec.shape), progress),
+    )
 
 
 def _blocks_ahead(
