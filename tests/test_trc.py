@@ -523,3 +523,20 @@ def test_cli_summary_lists_ignored_files(tmp_path: Path) -> None:
     assert "shape (2, 1, 3, 257) int16" in result.output
     assert "ignored (not part of the run): notes.txt" in result.output
     assert "Warning:" not in result.output
+
+
+def test_import_finds_and_converts_trc_runs(tmp_path: Path) -> None:
+    from zoomingonline.importer import find_inputs, import_paths
+
+    root = tmp_path / "recordings"
+    written = write_run(root / "run1", [1, 2], [0])
+    loose = root / "loose.trc"
+    loose.write_bytes(GOOD)
+    assert find_inputs([root]) == [loose, root / "run1"]
+    import_paths([root], skip_upload=True)
+    raw, _ = read_store(root / "run1.zarr")
+    np.testing.assert_array_equal(raw[1, 0], written[2, 0][0])
+    raw, _ = read_store(root / "loose.zarr")
+    assert raw.shape == (1, 1, 3, 50)
+    # Stores are not inputs: a second search finds the same two.
+    assert find_inputs([root]) == [loose, root / "run1"]
