@@ -9,6 +9,10 @@ glitches per segment, a channel offset of 0.05 V x channel, and a vertical gain
 (``rust/generate.rs``) computes them block by block; its module documentation has the
 exact model.
 
+With ``bits`` (8, 12 or 14) the same volts are digitised by :class:`ScopeModel`, an
+oscilloscope's ADC: a 0.4 V screen, ENOB below the nominal, band-limited ADC noise,
+8-bit codes left-justified in int16, so the codes compress like real captures.
+
 Every sample is a function of the seed, the options and its position only: the same
 seed and options give the same bytes, whatever the block size or the number of threads.
 :func:`generate` streams the samples straight into an HDF5 file in the users' layout or
@@ -40,6 +44,7 @@ from zoomingonline._core import __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.outputs import AtomicOutput, check_target
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
+from zoomingonline.scope import SCOPE_ENOB, ScopeModel
 from zoomingonline.store import (
     DEFAULT_RAW_CHUNK,
     FORMAT_ATTRS,
@@ -82,6 +87,12 @@ MAX_COUNT = 2**62
 #: Output suffixes and what they make.
 HDF5_SUFFIXES = (".h5", ".hdf5")
 ZARR_SUFFIXES = (".zarr",)
+#: What ``format`` chooses: a store, an HDF5 file, or a folder of LeCroy .trc files.
+FORMATS = ("zarr", "h5", "trc")
+#: Sample types of ``format="trc"``.
+TRC_DTYPES = ("int16", "int8")
+#: Byte orders of ``format="trc"``.
+BYTE_ORDERS = {"little": "<", "big": ">"}
 
 #: ``progress(done, total)``: samples written so far and in all.
 GenerateProgress = RunProgress
@@ -104,17 +115,21 @@ class SyntheticRecording:
         0 to 2**64 - 1.
     horiz_interval : float
         Seconds between samples (2 ns; at most 1 us).
+    bits : {None, 8, 12, 14}
+        None: the original model's int16 codes (gain about 1e-4 V per count). 8, 12 or 14:
+        the same volts digitised by a scope model (see :class:`ScopeModel`).
 
     Raises
     ------
     ZoomingOnlineError
-        For a bad shape, signal or seed.
+        For a bad shape, signal, seed or bits.
     """
 
     shape: tuple[int, int, int, int]
     signal: str = "sine"
     seed: int = 0
     horiz_interval: float = HORIZ_INTERVAL
+    bits: int | None = None
 
     def __post_init__(self) -> None:
         names = ("channels", "trcs", "segments", "samples")
@@ -131,6 +146,14 @@ class SyntheticRecording:
             raise ZoomingOnlineError(
                 f"horiz_interval must be more than 0 and at most 1e-6 s, not {self.horiz_interval}"
             )
+        if self.bits is not None and self.bits not in SCOPE_ENOB:
+            choices = ", ".join(str(b) for b in SCOPE_ENOB)
+            raise ZoomingOnlineError(f"bits must be one of {choices}, not {self.bits!r}")
+
+    @property
+    def scope(self) -> ScopeModel | None:
+        """The scope model digitising the volts, if ``bits`` is set."""
+        return None if self.bits is None else ScopeModel(self.bits)
 
     @property
     def n_samples(self) -> int:
@@ -152,6 +175,18 @@ class SyntheticRecording:
         C-contiguous 1-D int16 array. With ``parallel`` the work is spread over all cores
         (the bytes are the same); the GIL is released meanwhile.
         """
+        scope = self.scope
+        if scope is not None:
+            base = np.empty(out.size, np.int16)
+            self._fill(c, t, s, start, base, parallel)
+            gain, offset = _core.synth_vertical(self.seed, c, t)
+            scope.digitise(self.signal, self.seed, c, t, s, start, base * gain - offset, out)
+            return
+        self._fill(c, t, s, start, out, parallel)
+
+    def _fill(
+        self, c: int, t: int, s: int, start: int, out: npt.NDArray[np.int16], parallel: bool
+    ) -> None:
         _core.synth_fill(
             out,
             self.seed,
@@ -177,6 +212,11 @@ class SyntheticRecording:
         Volts are ``adc * gain - offset``.
         """
         cn, tn = self.shape[:2]
+        scope = self.scope
+        if scope is not None:
+            gains = np.full((cn, tn), scope.gain)
+            offsets = np.array([[-scope.centre(self.signal, c)] * tn for c in range(cn)])
+            return gains, offsets
         pairs = [_core.synth_vertical(self.seed, c, t) for c in range(cn) for t in range(tn)]
         gains = np.array([g for g, _ in pairs], np.float64).reshape(cn, tn)
         offsets = np.array([o for _, o in pairs], np.float64).reshape(cn, tn)
@@ -196,13 +236,17 @@ class SyntheticRecording:
 
     def attrs(self) -> dict[str, Any]:
         """Root attributes describing the recording (HDF5- and JSON-compatible)."""
-        return {
+        out: dict[str, Any] = {
             "horiz_interval": float(self.horiz_interval),
             "generator": f"zoomingonline {__version__} generate",
             "signal": self.signal,
             "seed": int(self.seed),
             "description": f"synthetic oscilloscope recording ({self.signal}, seed {self.seed})",
         }
+        if self.bits is not None:
+            out["scope_bits"] = self.bits
+            out["scope_enob"] = SCOPE_ENOB[self.bits]
+        return out
 
 
 @dataclass
@@ -212,9 +256,9 @@ class GenerateSummary:
     Attributes
     ----------
     output : Path
-        The file or store written.
+        The file, store or folder of .trc files written.
     kind : str
-        ``"hdf5"`` or ``"zarr"``.
+        ``"hdf5"``, ``"zarr"`` or ``"trc"``.
     shape : tuple of int
         (channels, trcs, segments, samples).
     signal : str
@@ -232,7 +276,7 @@ class GenerateSummary:
     """
 
     output: Path
-    kind: Literal["hdf5", "zarr"]
+    kind: Literal["hdf5", "zarr", "trc"]
     shape: tuple[int, int, int, int]
     signal: str
     seed: int
@@ -240,11 +284,10 @@ class GenerateSummary:
     bytes_out: int
     seconds: float
     levels: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def dtype(self) -> str:
-        """The samples' dtype, always int16."""
-        return "int16"
+    dtype: str = "int16"
+    files: list[Path] = field(default_factory=list)
+    byte_order: str = "little"
+    bits: int | None = None
 
     @property
     def throughput(self) -> float:
@@ -286,7 +329,13 @@ def _resolve_shape(
     return (int(shape[0]), int(shape[1]), int(shape[2]), int(shape[3]))
 
 
-def _output_kind(path: Path) -> Literal["hdf5", "zarr"]:
+def _output_kind(path: Path, format: str | None = None) -> Literal["hdf5", "zarr", "trc"]:
+    if format is not None:
+        if format not in FORMATS:
+            raise ZoomingOnlineError(
+                f"unknown format {format!r}; choose one of {', '.join(FORMATS)}"
+            )
+        return "hdf5" if format == "h5" else format  # type: ignore[return-value]
     suffix = path.suffix.lower()
     if suffix in HDF5_SUFFIXES:
         return "hdf5"
@@ -294,7 +343,7 @@ def _output_kind(path: Path) -> Literal["hdf5", "zarr"]:
         return "zarr"
     raise ZoomingOnlineError(
         f"cannot tell what to write from {path.name!r}: name it *.zarr (a store for the"
-        " viewer) or *.h5 (an HDF5 recording for convert)"
+        " viewer) or *.h5 (an HDF5 recording for convert), or give --format trc"
     )
 
 
@@ -347,6 +396,10 @@ def generate(
     min_bin: int = DEFAULT_MIN_BIN,
     jobs: int = 0,
     attrs: Mapping[str, Any] | None = None,
+    format: str | None = None,
+    trc_dtype: str = "int16",
+    byte_order: str = "little",
+    bits: int | None = None,
     progress: GenerateProgress | None = None,
 ) -> GenerateSummary:
     """Write a synthetic recording to an HDF5 file or a zoomingonline store.
@@ -381,6 +434,19 @@ min_bin, jobs
         For a store: as in :func:`zoomingonline.convert`. Ignored for HDF5.
     attrs : mapping, optional
         Extra root attributes (numbers, strings, lists), e.g. a ``description``.
+    format : {"zarr", "h5", "trc"}, optional
+        What to write; by default chosen by the suffix of ``output``. ``"trc"``: a folder
+        ``output`` of LeCroy ``.trc`` files, one per channel and trc, named
+        ``C<channel>--<name>--<number>.trc`` as the oscilloscopes name them, in
+        sequence mode when there are several segments (``convert`` reads the folder).
+    trc_dtype : {"int16", "int8"}
+        For ``"trc"``: the codes' type. int8 needs the 8-bit scope model (``bits=8``,
+        the default then).
+    byte_order : {"little", "big"}
+        For ``"trc"``: COMM_ORDER, the byte order of the whole file.
+    bits : {None, 8, 12, 14}
+        Digitise the volts with the scope model (:class:`ScopeModel`) of an 8-, 12- or
+        14-bit oscilloscope instead of the original model's int16 codes.
     progress : callable, optional
         Called as ``progress(done, total)`` in samples.
 
@@ -401,9 +467,23 @@ min_bin, jobs
     if seed is None:
         seed = secrets.randbits(32)
         log.info("random seed %d", seed)
-    rec = SyntheticRecording(shape, signal=signal, seed=seed)
     dst = Path(output)
-    kind = _output_kind(dst)
+    kind = _output_kind(dst, format)
+    if kind == "trc" and trc_dtype == "int8":
+        if bits is None:
+            bits = 8
+        elif bits != 8:
+            raise ZoomingOnlineError(f"int8 .trc files hold 8-bit codes, not {bits}-bit ones")
+    rec = SyntheticRecording(shape, signal=signal, seed=seed, bits=bits)
+    if kind == "trc":
+        if trc_dtype not in TRC_DTYPES:
+            raise ZoomingOnlineError(
+                f"unknown .trc sample type {trc_dtype!r}; choose one of {', '.join(TRC_DTYPES)}"
+            )
+        if byte_order not in BYTE_ORDERS:
+            raise ZoomingOnlineError(
+                f"unknown byte order {byte_order!r}; choose one of {', '.join(BYTE_ORDERS)}"
+            )
     check_target(dst, "hdf5" if kind == "hdf5" else "store", overwrite=overwrite)
     root_attrs = rec.attrs()
     if attrs:
@@ -416,10 +496,25 @@ min_bin, jobs
     log.info(
         "generating %s %s %s seed %d -> %s", "x".join(map(str, shape)), signal, kind, seed, dst
     )
+    files: list[Path] = []
+    dtype = "int16"
     if kind == "hdf5":
         _check_space(dst, _needed_bytes(shape))
         levels: list[dict[str, Any]] = []
         bytes_out = _write_hdf5(rec, dst, root_attrs, overwrite=overwrite, progress=progress)
+    elif kind == "trc":
+        dtype = trc_dtype
+        _check_space(dst, _needed_bytes(shape))
+        levels = []
+        bytes_out, files = _write_trc_run(
+            rec,
+            dst,
+            np.dtype(trc_dtype),
+            BYTE_ORDERS[byte_order],
+            root_attrs,
+            overwrite=overwrite,
+            progress=progress,
+        )
     else:
         spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
         ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
@@ -444,10 +539,14 @@ min_bin, jobs
         shape=shape,
         signal=signal,
         seed=seed,
-        bytes_samples=rec.nbytes,
+        bytes_samples=rec.nbytes // (2 // np.dtype(dtype).itemsize),
         bytes_out=bytes_out,
         seconds=time.perf_counter() - t0,
         levels=levels,
+        dtype=dtype,
+        files=files,
+        byte_order=byte_order,
+        bits=rec.bits,
     )
     log.info(
         "wrote %s: %.1f MB of samples, %.1f MB written, %.2f s",
@@ -529,6 +628,35 @@ def _write_hdf5(
     finally:
         output.discard()
     return dst.stat().st_size
+
+
+def _write_trc_run(
+    rec: SyntheticRecording,
+    dst: Path,
+    dtype: np.dtype[Any],
+    order: str,
+    attrs: Mapping[str, Any],
+    *,
+    overwrite: bool,
+    progress: GenerateProgress | None,
+) -> tuple[int, list[Path]]:
+    from zoomingonline.trc import write_run
+
+    gains, offsets = rec.vertical()
+    return write_run(
+        dst,
+        rec.shape,
+        rec.read_into,
+        dtype=dtype,
+        byte_order=order,
+        gains=gains,
+        offsets=offsets,
+        horiz_interval=rec.horiz_interval,
+        nominal_bits=rec.bits or 16,
+        user_text=str(attrs.get("description", "")),
+        overwrite=overwrite,
+        progress=progress_counter(math.prod(rec.shape), progress),
+    )
 
 
 def _blocks_ahead(

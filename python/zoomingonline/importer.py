@@ -107,8 +107,11 @@ def find_inputs(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
                 and f.is_file()
                 and not any(part.startswith(".") for part in f.relative_to(p).parts)
             )
+            from zoomingonline.trc import find_trc_inputs
+
+            hits = sorted([*hits, *find_trc_inputs([p])])  # .trc run folders and files
             if not hits:
-                log.warning("no %s files under %s", ", ".join(INPUT_SUFFIXES), p)
+                log.warning("no %s or .trc files under %s", ", ".join(INPUT_SUFFIXES), p)
         else:
             hits = [p]
         for f in hits:

@@ -34,8 +34,17 @@ def print_store_summary(summary: Any, viewer: str) -> None:
         f" (ratio {summary.ratio:.2f}), {summary.seconds:.2f} s,"
         f" {summary.throughput / 1e6:,.0f} MB/s"
     )
+    if summary.quantization_error is not None:
+        click.echo(
+            f"  quantised to int16: largest error {summary.quantization_error:.3g} V"
+            " (volts = gain x code - offset)"
+        )
     for item in summary.skipped_metadata:
         click.echo(f"  not copied: {item}")
+    if summary.ignored:
+        shown = ", ".join(summary.ignored[:10])
+        more = f" and {len(summary.ignored) - 10} more" if len(summary.ignored) > 10 else ""
+        click.echo(f"  ignored (not part of the run): {shown}{more}")
     folder = shlex.quote(str(out.resolve().parent))
     click.echo(
         f"View it: run `zoomingonline serve {folder}`, then open\n"
@@ -43,23 +52,28 @@ def print_store_summary(summary: Any, viewer: str) -> None:
     )
 
 
-def _peek_itemsize(path: Path, dataset: str | None) -> int:
-    """Bytes per sample, for the progress bar (errors are reported by convert itself)."""
-    if not path.is_file():  # a FIFO or device would block the open
-        return 1
+def _peek_dtype(path: Path, dataset: str | None, pattern: str | None) -> Any:
+    """The input samples' dtype, for the progress bar and the viewer warning, or None
+    (errors are reported by convert itself)."""
     try:
+        from zoomingonline.convert import find_samples_dataset, is_trc_input
+
+        if is_trc_input(path):
+            from zoomingonline.trc import DEFAULT_PATTERN, find_run
+
+            return find_run(path, pattern or DEFAULT_PATTERN).dtype
+        if not path.is_file():  # a FIFO or device would block the open
+            return None
         import h5py
 
-        from zoomingonline.convert import find_samples_dataset
-
         with h5py.File(path, "r") as f:
-            return int(find_samples_dataset(f, dataset).dtype.itemsize)
+            return find_samples_dataset(f, dataset).dtype
     except Exception:  # noqa: BLE001 - convert reports the real problem
-        return 1
+        return None
 
 
 @click.command("convert")
-@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("input", type=click.Path(path_type=Path))
 @click.argument("output", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--dataset",
@@ -69,6 +83,24 @@ def _peek_itemsize(path: Path, dataset: str | None) -> int:
     "--horiz-interval",
     type=float,
     help="Seconds between samples, if the file lacks or misstates horiz_interval.",
+)
+@click.option(
+    "--pattern",
+    metavar="REGEX",
+    help="For a folder of .trc files: names to group, a regular expression with the named"
+    " groups channel and number  [default: LeCroy's C<channel>--<title>--<number>.trc].",
+)
+@click.option(
+    "--quantize",
+    type=click.Choice(("int16",)),
+    help="Store float samples as int16 codes with a gain and offset per channel and trc"
+    " (the deployed viewer reads raw as 16-bit integers).",
+)
+@click.option(
+    "--quantize-range",
+    type=(float, float),
+    metavar="LOW HIGH",
+    help="With --quantize: the samples' range, instead of a first pass over the data.",
 )
 @store_options
 @jobs_option
@@ -81,19 +113,38 @@ def convert_command(
     quiet: bool,
     viewer: str,
     dataset: str | None,
+    pattern: str | None,
+    quantize: str | None,
     **options: Any,
 ) -> None:
-    """Convert an HDF5 recording INPUT to a Zarr store OUTPUT (default: INPUT.zarr).
+    """Convert a recording INPUT to a Zarr store OUTPUT (default: INPUT.zarr).
 
-    The store holds the raw samples, unchanged, and exact min/max pyramids for the
+    INPUT is an HDF5 file with a 4-D dataset (channels, trc files, segments, samples), a
+    LeCroy .trc file, or a folder of .trc files named C<channel>--<title>--<number>.trc
+    (one run; other files in it are ignored and listed). The store holds the raw samples,
+    unchanged (.trc codes stay int8 or int16), and exact min/max pyramids for the
     ZoomingOnline viewer. Segments are streamed, so memory stays bounded whatever their
     length. The store is written under a temporary name and appears only when complete;
     --overwrite replaces only a store that zoomingonline wrote, never other files.
     """
-    from zoomingonline.convert import convert
+    from zoomingonline.convert import convert, viewer_warning
 
-    with progress_bar(_peek_itemsize(input, dataset), "convert", quiet) as progress:
-        summary = convert(input, output, dataset=dataset, progress=progress, **options)
+    dtype = _peek_dtype(input, dataset, pattern)
+    if dtype is not None and quantize is None:
+        line = viewer_warning(input.name, dtype)
+        if line is not None:
+            click.echo(f"Warning: {line}", err=True)
+    itemsize = 2 if quantize else (dtype.itemsize if dtype is not None else 1)
+    with progress_bar(itemsize, "convert", quiet) as progress:
+        summary = convert(
+            input,
+            output,
+            dataset=dataset,
+            pattern=pattern,
+            quantize=quantize,
+            progress=progress,
+            **options,
+        )
     if not quiet:
         print_store_summary(summary, viewer)
 
