@@ -67,7 +67,15 @@ CNAMES = _defaults.CNAMES
 
 #: The root attributes the format defines (docs/format.md); copied metadata never uses them.
 FORMAT_ATTRS = frozenset(
-    ("zoomingonline", "horiz_interval", "vertical_gains", "vertical_offsets", "horiz_offset")
+    (
+        "zoomingonline",
+        "horiz_interval",
+        "vertical_gains",
+        "vertical_offsets",
+        "horiz_offset",
+        "trc",
+        "quantized",
+    )
 )
 
 #: ``read_into(c, t, s, start, out)`` fills ``out`` with ``raw[c, t, s, start:start+len(out)]``.
