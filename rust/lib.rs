@@ -1,8 +1,10 @@
 //! Python bindings of the zoomingonline core. The algorithms live in plain Rust modules
-//! (`pyramid`); this file only converts arrays, releases the GIL and maps errors.
+//! (`pyramid`, `generate`, and `simd`, which picks the vector instructions); this file only
+//! converts arguments and arrays, releases the GIL, calls the algorithm and maps errors.
 
 pub mod generate;
 pub mod pyramid;
+pub mod simd;
 
 use numpy::ndarray::Axis;
 use numpy::{
@@ -11,19 +13,15 @@ use numpy::{
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyTuple};
 
-use crate::pyramid::{LevelOut, PyramidError, Sample};
+use crate::pyramid::{for_each_sample, LevelOut, PyramidError, Sample, DTYPE_NAMES};
 
 impl From<PyramidError> for PyErr {
     fn from(err: PyramidError) -> PyErr {
         PyValueError::new_err(err.to_string())
     }
 }
-
-/// The element types the kernels accept, named as numpy names them.
-const SUPPORTED: &str =
-    "int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64";
 
 fn compute<T: Sample + Element>(
     py: Python<'_>,
@@ -103,38 +101,24 @@ fn minmax_pyramid_into(
         return Err(PyValueError::new_err("x must be one-dimensional"));
     }
     let dt = arr.dtype();
-    if dt.is_equiv_to(&dtype::<i16>(py)) {
-        compute::<i16>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<i8>(py)) {
-        compute::<i8>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u8>(py)) {
-        compute::<u8>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u16>(py)) {
-        compute::<u16>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<i32>(py)) {
-        compute::<i32>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u32>(py)) {
-        compute::<u32>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<i64>(py)) {
-        compute::<i64>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u64>(py)) {
-        compute::<u64>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<f32>(py)) {
-        compute::<f32>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<f64>(py)) {
-        compute::<f64>(py, x, &bins, outs, parallel)
-    } else {
-        Err(PyTypeError::new_err(format!("unsupported dtype {dt}; supported: {SUPPORTED}")))
+    macro_rules! compute_for_dtype {
+        ($($kind:ident $t:ident $name:literal),*) => {
+            $(if dt.is_equiv_to(&dtype::<$t>(py)) {
+                return compute::<$t>(py, x, &bins, outs, parallel);
+            })*
+        };
     }
+    for_each_sample!(compute_for_dtype);
+    Err(PyTypeError::new_err(format!(
+        "unsupported dtype {dt}; supported: {}",
+        DTYPE_NAMES.join(", ")
+    )))
 }
 
 /// Number of bins of size `bin` covering `n` samples, the last one possibly partial.
 #[pyfunction]
 fn n_bins(n: usize, bin: usize) -> PyResult<usize> {
-    if bin == 0 {
-        return Err(PyramidError::ZeroBin.into());
-    }
-    Ok(pyramid::n_bins(n, bin))
+    Ok(pyramid::bin_count(n, bin)?)
 }
 
 // -- synthetic recordings (zoomingonline generate) ------------------------------------------
@@ -176,7 +160,10 @@ impl From<generate::GenerateError> for PyErr {
 #[pyo3(signature = (
     out, seed, signal, n_samples, horiz_interval, channel, trc, segment, start, parallel = false
 ))]
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one parameter per argument of the Python signature, which callers pass by position"
+)]
 fn synth_fill(
     py: Python<'_>,
     out: &Bound<'_, PyAny>,
@@ -228,10 +215,7 @@ fn synth_glitches(
     trc: u64,
     segment: u64,
 ) -> PyResult<Vec<(u64, f64)>> {
-    if n_samples == 0 {
-        return Err(generate::GenerateError::NoSamples.into());
-    }
-    Ok(generate::glitches(seed, n_samples, channel, trc, segment)
+    Ok(generate::glitches(seed, n_samples, channel, trc, segment)?
         .iter()
         .map(|g| (g.index, g.volts))
         .collect())
@@ -242,9 +226,8 @@ fn synth_glitches(
 /// ends before the event does.
 #[pyfunction]
 fn synth_event(n_samples: u64, horiz_interval: f64) -> PyResult<(u64, Vec<f64>)> {
-    let rec = generate::Recording::new(0, generate::Signal::Sine, n_samples, horiz_interval)?;
-    let (start, volts) = rec.event();
-    Ok((start, volts.to_vec()))
+    let event = generate::event(n_samples, horiz_interval)?;
+    Ok((event.start, event.volts))
 }
 
 // -- end of synthetic recordings -------------------------------------------------------------
@@ -259,5 +242,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(synth_glitches, m)?)?;
     m.add_function(wrap_pyfunction!(synth_event, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SUPPORTED_DTYPES", PyTuple::new(m.py(), DTYPE_NAMES)?)?;
+    m.add("SIGNALS", PyTuple::new(m.py(), generate::Signal::NAMES)?)?;
+    m.add("MAX_HORIZ_INTERVAL", generate::MAX_HORIZ_INTERVAL)?;
     Ok(())
 }
