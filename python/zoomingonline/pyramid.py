@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from zoomingonline import _core
 from zoomingonline._core import minmax_pyramid_into, n_bins
 
 __all__ = [
@@ -19,21 +20,9 @@ __all__ = [
     "plan_pyramid",
 ]
 
-#: The sample types the kernel and the store accept.
+#: The sample types the kernel and the store accept (the Rust core's list).
 SUPPORTED_DTYPES: tuple[np.dtype[np.generic], ...] = tuple(
-    np.dtype(t)
-    for t in (
-        "int8",
-        "uint8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "float32",
-        "float64",
-    )
+    np.dtype(name) for name in _core.SUPPORTED_DTYPES
 )
 
 DEFAULT_TARGET = 4000
