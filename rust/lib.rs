@@ -11,7 +11,7 @@ use numpy::{
     dtype, Element, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
     PyReadwriteArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 
@@ -22,6 +22,35 @@ impl From<PyramidError> for PyErr {
         PyValueError::new_err(err.to_string())
     }
 }
+
+/// A whole-number argument that fits in `T`. PyO3's own conversion raises `OverflowError`
+/// for a negative or too large int; this raises `ValueError` naming the range instead, so
+/// every out-of-range size is the same kind of error. Non-integers stay a `TypeError`.
+struct Whole<T>(T);
+
+macro_rules! impl_whole {
+    ($($t:ty),*) => {$(
+        impl<'a, 'py> FromPyObject<'a, 'py> for Whole<$t> {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                obj.extract::<$t>().map(Whole).map_err(|err| {
+                    if err.is_instance_of::<PyOverflowError>(obj.py()) {
+                        PyValueError::new_err(format!(
+                            "{} is not a whole number from 0 to 2**{} - 1",
+                            &*obj,
+                            <$t>::BITS
+                        ))
+                    } else {
+                        err
+                    }
+                })
+            }
+        }
+    )*};
+}
+
+impl_whole!(u64, usize);
 
 fn compute<T: Sample + Element>(
     py: Python<'_>,
@@ -91,10 +120,11 @@ fn compute<T: Sample + Element>(
 fn minmax_pyramid_into(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
-    bins: Vec<usize>,
+    bins: Vec<Whole<usize>>,
     outs: &Bound<'_, PyList>,
     parallel: bool,
 ) -> PyResult<()> {
+    let bins: Vec<usize> = bins.into_iter().map(|b| b.0).collect();
     let arr =
         x.cast::<PyUntypedArray>().map_err(|_| PyTypeError::new_err("x must be a numpy array"))?;
     if arr.ndim() != 1 {
@@ -117,8 +147,8 @@ fn minmax_pyramid_into(
 
 /// Number of bins of size `bin` covering `n` samples, the last one possibly partial.
 #[pyfunction]
-fn n_bins(n: usize, bin: usize) -> PyResult<usize> {
-    Ok(pyramid::bin_count(n, bin)?)
+fn n_bins(n: Whole<usize>, bin: Whole<usize>) -> PyResult<usize> {
+    Ok(pyramid::bin_count(n.0, bin.0)?)
 }
 
 // -- synthetic recordings (zoomingonline generate) ------------------------------------------
@@ -167,22 +197,23 @@ impl From<generate::GenerateError> for PyErr {
 fn synth_fill(
     py: Python<'_>,
     out: &Bound<'_, PyAny>,
-    seed: u64,
+    seed: Whole<u64>,
     signal: &str,
-    n_samples: u64,
+    n_samples: Whole<u64>,
     horiz_interval: f64,
-    channel: u64,
-    trc: u64,
-    segment: u64,
-    start: u64,
+    channel: Whole<u64>,
+    trc: Whole<u64>,
+    segment: Whole<u64>,
+    start: Whole<u64>,
     parallel: bool,
 ) -> PyResult<()> {
     let rec = generate::Recording::new(
-        seed,
+        seed.0,
         generate::Signal::from_name(signal)?,
-        n_samples,
+        n_samples.0,
         horiz_interval,
     )?;
+    let (channel, trc, segment, start) = (channel.0, trc.0, segment.0, start.0);
     let arr = out
         .cast::<numpy::PyArray1<i16>>()
         .map_err(|_| PyTypeError::new_err("out must be a 1-D int16 numpy array"))?;
@@ -201,21 +232,21 @@ fn synth_fill(
 /// `(gain, offset)` of `(channel, trc)` of the synthetic recording of `seed`, in V per
 /// count and V: volts = adc * gain - offset.
 #[pyfunction]
-fn synth_vertical(seed: u64, channel: u64, trc: u64) -> (f64, f64) {
-    generate::vertical(seed, channel, trc)
+fn synth_vertical(seed: Whole<u64>, channel: Whole<u64>, trc: Whole<u64>) -> (f64, f64) {
+    generate::vertical(seed.0, channel.0, trc.0)
 }
 
 /// The glitches of segment `(channel, trc, segment)` of the synthetic recording of `seed`
 /// with segments of `n_samples` samples: a list of `(sample index, volts added)`.
 #[pyfunction]
 fn synth_glitches(
-    seed: u64,
-    n_samples: u64,
-    channel: u64,
-    trc: u64,
-    segment: u64,
+    seed: Whole<u64>,
+    n_samples: Whole<u64>,
+    channel: Whole<u64>,
+    trc: Whole<u64>,
+    segment: Whole<u64>,
 ) -> PyResult<Vec<(u64, f64)>> {
-    Ok(generate::glitches(seed, n_samples, channel, trc, segment)?
+    Ok(generate::glitches(seed.0, n_samples.0, channel.0, trc.0, segment.0)?
         .iter()
         .map(|g| (g.index, g.volts))
         .collect())
@@ -225,8 +256,8 @@ fn synth_glitches(
 /// seconds: `(first sample, volts added from there)`; the list is empty when the segment
 /// ends before the event does.
 #[pyfunction]
-fn synth_event(n_samples: u64, horiz_interval: f64) -> PyResult<(u64, Vec<f64>)> {
-    let event = generate::event(n_samples, horiz_interval)?;
+fn synth_event(n_samples: Whole<u64>, horiz_interval: f64) -> PyResult<(u64, Vec<f64>)> {
+    let event = generate::event(n_samples.0, horiz_interval)?;
     Ok((event.start, event.volts))
 }
 

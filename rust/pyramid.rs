@@ -395,8 +395,9 @@ pub fn pyramid_into_parallel<T: Sample>(
     let coarsest = bins[0];
     let threads = rayon::current_num_threads().max(1);
     // Pieces of whole coarsest bins, a few per thread for balance.
-    let per_piece = n_bins(n_bins(x.len(), coarsest), threads * 4).max(1);
-    let piece = per_piece * coarsest;
+    let per_piece = n_bins(n_bins(x.len(), coarsest), threads.saturating_mul(4)).max(1);
+    // At most about x.len() / threads + coarsest; saturating keeps an absurd bin harmless.
+    let piece = per_piece.saturating_mul(coarsest);
     if x.len() <= piece {
         return pyramid_into(x, bins, outs);
     }
