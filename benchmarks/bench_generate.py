@@ -55,10 +55,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from zoomingonline._core import SIGNALS
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "bench-data" / "generate"
-SIGNALS = ("sine", "square", "sawtooth", "pulse")
 SHAPE = (2, 1, 3)  # channels, trcs, segments: the original's default
 TARGET_PER_CORE = 10.0
 FLAT_RSS_MB = 64.0

@@ -49,6 +49,8 @@ use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
+use crate::simd::dispatch;
+
 /// Frequency of the base signal, Hz.
 pub const SIGNAL_HZ: f64 = 50.0;
 /// Amplitude of the sine, square and sawtooth, V.
@@ -97,7 +99,7 @@ const PIECE: usize = 1024;
 /// Coefficients of the polynomial that gives the smooth part of a piece (degree 8).
 const TAYLOR: usize = 9;
 /// The longest sampling interval, s: the polynomials stay exact to 1e-11 V up to it.
-pub const MAX_INTERVAL: f64 = 1e-6;
+pub const MAX_HORIZ_INTERVAL: f64 = 1e-6;
 /// The jitter is drawn within this many standard deviations of an edge.
 const JITTER_REACH: f64 = 12.0;
 /// Adding and subtracting 1.5 * 2^52 rounds an f64 below 2^51 to the nearest integer
@@ -164,7 +166,7 @@ pub enum GenerateError {
     UnknownSignal(String),
     /// Segments of no samples.
     NoSamples,
-    /// A sampling interval that is not a positive number up to [`MAX_INTERVAL`].
+    /// A sampling interval that is not a positive number up to [`MAX_HORIZ_INTERVAL`].
     BadInterval(f64),
     /// A block reaching past the end of the segment.
     OutOfRange { start: u64, len: usize, n_samples: u64 },
@@ -181,7 +183,7 @@ impl std::fmt::Display for GenerateError {
             Self::NoSamples => write!(f, "segments must hold at least one sample"),
             Self::BadInterval(v) => write!(
                 f,
-                "the sampling interval must be more than 0 and at most {MAX_INTERVAL} s, not {v}"
+                "the sampling interval must be more than 0 and at most {MAX_HORIZ_INTERVAL} s, not {v}"
             ),
             Self::OutOfRange { start, len, n_samples } => write!(
                 f,
@@ -444,10 +446,24 @@ pub fn vertical(seed: u64, channel: u64, trc: u64) -> (f64, f64) {
     (gain, offset)
 }
 
-/// The glitches of segment `(channel, trc, segment)` of `n_samples` samples (at least one)
-/// of the recording of `seed`, in the order they are drawn; two may share a sample, and
-/// then both add up.
+/// The glitches of segment `(channel, trc, segment)` of `n_samples` samples of the
+/// recording of `seed`, in the order they are drawn; two may share a sample, and then both
+/// add up.
 pub fn glitches(
+    seed: u64,
+    n_samples: u64,
+    channel: u64,
+    trc: u64,
+    segment: u64,
+) -> Result<[Glitch; GLITCHES], GenerateError> {
+    if n_samples == 0 {
+        return Err(GenerateError::NoSamples);
+    }
+    Ok(draw_glitches(seed, n_samples, channel, trc, segment))
+}
+
+/// [`glitches`] for `n_samples` known to be positive.
+fn draw_glitches(
     seed: u64,
     n_samples: u64,
     channel: u64,
@@ -464,6 +480,51 @@ pub fn glitches(
     })
 }
 
+/// The event of segments of `n_samples` samples every `horiz_interval` seconds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Index of the event's first sample.
+    pub start: u64,
+    /// Volts added from `start` on; empty when the segment ends before the event does.
+    pub volts: Vec<f64>,
+}
+
+/// Checks the two numbers every segment is made from.
+fn check_segments(n_samples: u64, horiz_interval: f64) -> Result<(), GenerateError> {
+    if n_samples == 0 {
+        return Err(GenerateError::NoSamples);
+    }
+    if !(horiz_interval > 0.0 && horiz_interval <= MAX_HORIZ_INTERVAL) {
+        return Err(GenerateError::BadInterval(horiz_interval));
+    }
+    Ok(())
+}
+
+/// The event of segments of `n_samples` samples taken every `horiz_interval` seconds (it
+/// depends on nothing else).
+pub fn event(n_samples: u64, horiz_interval: f64) -> Result<Event, GenerateError> {
+    check_segments(n_samples, horiz_interval)?;
+    // The original's indices: int(443.5e-6 / dt), int(443.75e-6 / dt) (221749 and
+    // 221875 at 2 ns, the float quotient of the first being just below 221750).
+    let start = (EVENT_START_S / horiz_interval) as u64;
+    let end = (EVENT_END_S / horiz_interval) as u64;
+    let len = end.saturating_sub(start) as usize;
+    let volts = if end > n_samples || len == 0 {
+        Vec::new()
+    } else {
+        // numpy.linspace(0, 20, len): k * step, the last value exactly 20.
+        let step = if len > 1 { EVENT_SPAN / (len - 1) as f64 } else { 0.0 };
+        (0..len)
+            .map(|k| {
+                let u = if k + 1 == len && len > 1 { EVENT_SPAN } else { k as f64 * step };
+                let tau = k as f64 * horiz_interval;
+                EVENT_VOLTS * (-u).exp() * (std::f64::consts::TAU * EVENT_HZ * tau).sin()
+            })
+            .collect()
+    };
+    Ok(Event { start, volts })
+}
+
 /// A synthetic recording: the seed, the base signal and the segments' length and sampling.
 #[derive(Clone, Debug)]
 pub struct Recording {
@@ -471,8 +532,7 @@ pub struct Recording {
     signal: Signal,
     n_samples: u64,
     horiz_interval: f64,
-    event_start: u64,
-    event: Vec<f64>,
+    event: Event,
 }
 
 /// Everything one segment needs, computed once per call.
@@ -509,31 +569,8 @@ impl Recording {
         n_samples: u64,
         horiz_interval: f64,
     ) -> Result<Self, GenerateError> {
-        if n_samples == 0 {
-            return Err(GenerateError::NoSamples);
-        }
-        if !(horiz_interval > 0.0 && horiz_interval <= MAX_INTERVAL) {
-            return Err(GenerateError::BadInterval(horiz_interval));
-        }
-        // The original's indices: int(443.5e-6 / dt), int(443.75e-6 / dt) (221749 and
-        // 221875 at 2 ns, the float quotient of the first being just below 221750).
-        let start = (EVENT_START_S / horiz_interval) as u64;
-        let end = (EVENT_END_S / horiz_interval) as u64;
-        let len = end.saturating_sub(start) as usize;
-        let event = if end > n_samples || len == 0 {
-            Vec::new()
-        } else {
-            // numpy.linspace(0, 20, len): k * step, the last value exactly 20.
-            let step = if len > 1 { EVENT_SPAN / (len - 1) as f64 } else { 0.0 };
-            (0..len)
-                .map(|k| {
-                    let u = if k + 1 == len && len > 1 { EVENT_SPAN } else { k as f64 * step };
-                    let tau = k as f64 * horiz_interval;
-                    EVENT_VOLTS * (-u).exp() * (std::f64::consts::TAU * EVENT_HZ * tau).sin()
-                })
-                .collect()
-        };
-        Ok(Self { seed, signal, n_samples, horiz_interval, event_start: start, event })
+        let event = event(n_samples, horiz_interval)?;
+        Ok(Self { seed, signal, n_samples, horiz_interval, event })
     }
 
     /// The seed.
@@ -559,7 +596,7 @@ impl Recording {
     /// The event: its first sample and the volts it adds from there; empty if the
     /// segment ends before the event does.
     pub fn event(&self) -> (u64, &[f64]) {
-        (self.event_start, &self.event)
+        (self.event.start, &self.event.volts)
     }
 
     /// `(gain, offset)` of `(channel, trc)`: see [`vertical`].
@@ -569,7 +606,7 @@ impl Recording {
 
     /// The glitches of segment `(channel, trc, segment)`: see [`glitches`].
     pub fn glitches(&self, channel: u64, trc: u64, segment: u64) -> [Glitch; GLITCHES] {
-        glitches(self.seed, self.n_samples, channel, trc, segment)
+        draw_glitches(self.seed, self.n_samples, channel, trc, segment)
     }
 
     fn segment(&self, channel: u64, trc: u64, segment: u64) -> Segment<'_> {
@@ -766,15 +803,7 @@ fn noise_into(
     bits: &mut [u64; PIECE],
     noise: &mut [f64],
 ) {
-    match isa() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: isa() returns Avx512 only when the CPU supports AVX-512 F, DQ and BW.
-        Isa::Avx512 => unsafe { x86::noise_fast_avx512(z, lanes, ctx, bits, noise) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: isa() returns Avx2 only when the CPU supports AVX2.
-        Isa::Avx2 => unsafe { x86::noise_fast_avx2(z, lanes, ctx, bits, noise) },
-        Isa::Generic => noise_fast_generic(z, lanes, ctx, bits, noise),
-    }
+    noise_fast(z, lanes, ctx, bits, noise);
     let first = ctx.anchor + ctx.skip as u64;
     for (k, chunk) in noise.chunks_mut(LANES).enumerate() {
         // A vectorised test per chunk; the rejected samples are rare.
@@ -815,7 +844,7 @@ impl PieceCtx {
     }
 }
 
-/// The base signal of a piece, without jitter (vectorised through [`dispatch`]).
+/// The base signal of a piece, without jitter (vectorised through [`signal_into`]).
 #[inline(always)]
 fn signal_generic(seg: &Segment<'_>, ctx: &PieceCtx, volts: &mut [f64]) {
     let step = seg.step;
@@ -841,7 +870,7 @@ fn signal_generic(seg: &Segment<'_>, ctx: &PieceCtx, volts: &mut [f64]) {
 
 /// The smooth part of the piece at `anchor` (the sines of `seg.smooth`) as a polynomial
 /// in the sample offset `j`: `sum_k a[k] j^k`, the Taylor series about the anchor. The
-/// first neglected term is below `0.1 V (2 pi 50 Hz * MAX_INTERVAL * PIECE)^9 / 9!`, 1e-11
+/// first neglected term is below `0.1 V (2 pi 50 Hz * MAX_HORIZ_INTERVAL * PIECE)^9 / 9!`, 1e-11
 /// V; at 2 ns it is below 1e-30 V.
 fn smooth_poly(seg: &Segment<'_>, anchor: u64) -> [f64; TAYLOR] {
     let mut a = [0.0; TAYLOR];
@@ -893,131 +922,31 @@ fn digitise_generic(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{
-        digitise_generic, noise_fast_generic, signal_generic, Lanes, PieceCtx, Segment, Ziggurat,
-        PIECE,
-    };
-
-    /// # Safety
-    /// The CPU must support AVX-512 F and DQ (checked by the caller).
-    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx2")]
-    pub unsafe fn noise_fast_avx512(
+dispatch! {
+    /// [`noise_fast_generic`] with the widest vector instructions of this CPU.
+    fn noise_fast(
         z: &Ziggurat,
         lanes: &mut Lanes,
         ctx: &PieceCtx,
         bits: &mut [u64; PIECE],
         noise: &mut [f64],
-    ) {
-        noise_fast_generic(z, lanes, ctx, bits, noise)
-    }
+    ) => noise_fast_generic;
+}
 
-    /// # Safety
-    /// The CPU must support AVX2 (checked by the caller).
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn noise_fast_avx2(
-        z: &Ziggurat,
-        lanes: &mut Lanes,
-        ctx: &PieceCtx,
-        bits: &mut [u64; PIECE],
-        noise: &mut [f64],
-    ) {
-        noise_fast_generic(z, lanes, ctx, bits, noise)
-    }
+dispatch! {
+    /// [`signal_generic`] with the widest vector instructions of this CPU.
+    fn signal_into(seg: &Segment<'_>, ctx: &PieceCtx, volts: &mut [f64]) => signal_generic;
+}
 
-    /// # Safety
-    /// The CPU must support AVX-512 F and DQ (checked by the caller).
-    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx2")]
-    pub unsafe fn signal_avx512(seg: &Segment<'_>, ctx: &PieceCtx, volts: &mut [f64]) {
-        signal_generic(seg, ctx, volts)
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 (checked by the caller).
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn signal_avx2(seg: &Segment<'_>, ctx: &PieceCtx, volts: &mut [f64]) {
-        signal_generic(seg, ctx, volts)
-    }
-
-    /// # Safety
-    /// The CPU must support AVX-512 F and DQ (checked by the caller).
-    #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx2")]
-    pub unsafe fn digitise_avx512(
+dispatch! {
+    /// [`digitise_generic`] with the widest vector instructions of this CPU.
+    fn digitise(
         seg: &Segment<'_>,
         ctx: &PieceCtx,
         volts: &[f64],
         noise: &[f64],
         out: &mut [i16],
-    ) {
-        digitise_generic(seg, ctx, volts, noise, out)
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 (checked by the caller).
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn digitise_avx2(
-        seg: &Segment<'_>,
-        ctx: &PieceCtx,
-        volts: &[f64],
-        noise: &[f64],
-        out: &mut [i16],
-    ) {
-        digitise_generic(seg, ctx, volts, noise, out)
-    }
-}
-
-/// The widest vector instructions of this CPU (detected once).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Isa {
-    Generic,
-    #[cfg(target_arch = "x86_64")]
-    Avx2,
-    #[cfg(target_arch = "x86_64")]
-    Avx512,
-}
-
-fn isa() -> Isa {
-    static ISA: OnceLock<Isa> = OnceLock::new();
-    *ISA.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-                && std::arch::is_x86_feature_detected!("avx512bw")
-            {
-                return Isa::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                return Isa::Avx2;
-            }
-        }
-        Isa::Generic
-    })
-}
-
-fn signal_into(seg: &Segment<'_>, ctx: &PieceCtx, volts: &mut [f64]) {
-    match isa() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: isa() returns Avx512 only when the CPU supports AVX-512 F, DQ and BW.
-        Isa::Avx512 => unsafe { x86::signal_avx512(seg, ctx, volts) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: isa() returns Avx2 only when the CPU supports AVX2.
-        Isa::Avx2 => unsafe { x86::signal_avx2(seg, ctx, volts) },
-        Isa::Generic => signal_generic(seg, ctx, volts),
-    }
-}
-
-fn digitise(seg: &Segment<'_>, ctx: &PieceCtx, volts: &[f64], noise: &[f64], out: &mut [i16]) {
-    match isa() {
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: isa() returns Avx512 only when the CPU supports AVX-512 F, DQ and BW.
-        Isa::Avx512 => unsafe { x86::digitise_avx512(seg, ctx, volts, noise, out) },
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: isa() returns Avx2 only when the CPU supports AVX2.
-        Isa::Avx2 => unsafe { x86::digitise_avx2(seg, ctx, volts, noise, out) },
-        Isa::Generic => digitise_generic(seg, ctx, volts, noise, out),
-    }
+    ) => digitise_generic;
 }
 
 /// Re-evaluates the base signal at the jittered time for the samples near an edge.
@@ -1197,7 +1126,7 @@ mod tests {
 
     #[test]
     fn smooth_polynomial_matches_the_sines() {
-        for dt in [2e-9, 1e-7, MAX_INTERVAL] {
+        for dt in [2e-9, 1e-7, MAX_HORIZ_INTERVAL] {
             let r = Recording::new(3, Signal::Sine, 1 << 40, dt).unwrap();
             let seg = r.segment(0, 0, 0);
             for anchor in [0u64, 1024, 7 << 20, 123_456 << 10, 1 << 36] {
@@ -1417,6 +1346,21 @@ mod tests {
     }
 
     #[test]
+    fn the_free_functions_agree_with_the_recording() {
+        for n in [1_000u64, 221_874, 221_875, 1 << 40] {
+            for dt in [2e-9, 3.3e-9, 1e-7, MAX_HORIZ_INTERVAL] {
+                let r = Recording::new(9, Signal::Square, n, dt).unwrap();
+                let e = event(n, dt).unwrap();
+                assert_eq!((e.start, e.volts.as_slice()), r.event(), "n {n} dt {dt}");
+                assert_eq!(glitches(9, n, 1, 2, 3).unwrap(), r.glitches(1, 2, 3));
+            }
+        }
+        assert_eq!(glitches(9, 0, 1, 2, 3).unwrap_err(), GenerateError::NoSamples);
+        assert_eq!(event(0, 2e-9).unwrap_err(), GenerateError::NoSamples);
+        assert!(matches!(event(10, 0.0).unwrap_err(), GenerateError::BadInterval(_)));
+    }
+
+    #[test]
     fn bad_arguments_are_reported() {
         assert_eq!(Recording::new(0, Signal::Sine, 0, 2e-9).unwrap_err(), GenerateError::NoSamples);
         for dt in [-1.0, 0.0, 2e-6, f64::NAN, f64::INFINITY] {
@@ -1425,7 +1369,7 @@ mod tests {
                 GenerateError::BadInterval(_)
             ));
         }
-        assert!(Recording::new(0, Signal::Sine, 10, MAX_INTERVAL).is_ok());
+        assert!(Recording::new(0, Signal::Sine, 10, MAX_HORIZ_INTERVAL).is_ok());
         let r = rec(Signal::Sine, 10);
         let mut out = [0i16; 4];
         assert!(matches!(

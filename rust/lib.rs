@@ -1,19 +1,21 @@
 //! Python bindings of the zoomingonline core. The algorithms live in plain Rust modules
-//! (`pyramid`); this file only converts arrays, releases the GIL and maps errors.
+//! (`pyramid`, `generate`, and `simd`, which picks the vector instructions); this file only
+//! converts arguments and arrays, releases the GIL, calls the algorithm and maps errors.
 
 pub mod generate;
 pub mod pyramid;
+pub mod simd;
 
 use numpy::ndarray::Axis;
 use numpy::{
     dtype, Element, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyReadonlyArray1,
     PyReadwriteArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyList;
+use pyo3::types::{PyList, PyTuple};
 
-use crate::pyramid::{LevelOut, PyramidError, Sample};
+use crate::pyramid::{for_each_sample, LevelOut, PyramidError, Sample, DTYPE_NAMES};
 
 impl From<PyramidError> for PyErr {
     fn from(err: PyramidError) -> PyErr {
@@ -21,9 +23,34 @@ impl From<PyramidError> for PyErr {
     }
 }
 
-/// The element types the kernels accept, named as numpy names them.
-const SUPPORTED: &str =
-    "int8, uint8, int16, uint16, int32, uint32, int64, uint64, float32, float64";
+/// A whole-number argument that fits in `T`. PyO3's own conversion raises `OverflowError`
+/// for a negative or too large int; this raises `ValueError` naming the range instead, so
+/// every out-of-range size is the same kind of error. Non-integers stay a `TypeError`.
+struct Whole<T>(T);
+
+macro_rules! impl_whole {
+    ($($t:ty),*) => {$(
+        impl<'a, 'py> FromPyObject<'a, 'py> for Whole<$t> {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                obj.extract::<$t>().map(Whole).map_err(|err| {
+                    if err.is_instance_of::<PyOverflowError>(obj.py()) {
+                        PyValueError::new_err(format!(
+                            "{} is not a whole number from 0 to 2**{} - 1",
+                            &*obj,
+                            <$t>::BITS
+                        ))
+                    } else {
+                        err
+                    }
+                })
+            }
+        }
+    )*};
+}
+
+impl_whole!(u64, usize);
 
 fn compute<T: Sample + Element>(
     py: Python<'_>,
@@ -93,48 +120,35 @@ fn compute<T: Sample + Element>(
 fn minmax_pyramid_into(
     py: Python<'_>,
     x: &Bound<'_, PyAny>,
-    bins: Vec<usize>,
+    bins: Vec<Whole<usize>>,
     outs: &Bound<'_, PyList>,
     parallel: bool,
 ) -> PyResult<()> {
+    let bins: Vec<usize> = bins.into_iter().map(|b| b.0).collect();
     let arr =
         x.cast::<PyUntypedArray>().map_err(|_| PyTypeError::new_err("x must be a numpy array"))?;
     if arr.ndim() != 1 {
         return Err(PyValueError::new_err("x must be one-dimensional"));
     }
     let dt = arr.dtype();
-    if dt.is_equiv_to(&dtype::<i16>(py)) {
-        compute::<i16>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<i8>(py)) {
-        compute::<i8>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u8>(py)) {
-        compute::<u8>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u16>(py)) {
-        compute::<u16>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<i32>(py)) {
-        compute::<i32>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u32>(py)) {
-        compute::<u32>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<i64>(py)) {
-        compute::<i64>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<u64>(py)) {
-        compute::<u64>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<f32>(py)) {
-        compute::<f32>(py, x, &bins, outs, parallel)
-    } else if dt.is_equiv_to(&dtype::<f64>(py)) {
-        compute::<f64>(py, x, &bins, outs, parallel)
-    } else {
-        Err(PyTypeError::new_err(format!("unsupported dtype {dt}; supported: {SUPPORTED}")))
+    macro_rules! compute_for_dtype {
+        ($($kind:ident $t:ident $name:literal),*) => {
+            $(if dt.is_equiv_to(&dtype::<$t>(py)) {
+                return compute::<$t>(py, x, &bins, outs, parallel);
+            })*
+        };
     }
+    for_each_sample!(compute_for_dtype);
+    Err(PyTypeError::new_err(format!(
+        "unsupported dtype {dt}; supported: {}",
+        DTYPE_NAMES.join(", ")
+    )))
 }
 
 /// Number of bins of size `bin` covering `n` samples, the last one possibly partial.
 #[pyfunction]
-fn n_bins(n: usize, bin: usize) -> PyResult<usize> {
-    if bin == 0 {
-        return Err(PyramidError::ZeroBin.into());
-    }
-    Ok(pyramid::n_bins(n, bin))
+fn n_bins(n: Whole<usize>, bin: Whole<usize>) -> PyResult<usize> {
+    Ok(pyramid::bin_count(n.0, bin.0)?)
 }
 
 // -- synthetic recordings (zoomingonline generate) ------------------------------------------
@@ -176,26 +190,30 @@ impl From<generate::GenerateError> for PyErr {
 #[pyo3(signature = (
     out, seed, signal, n_samples, horiz_interval, channel, trc, segment, start, parallel = false
 ))]
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one parameter per argument of the Python signature, which callers pass by position"
+)]
 fn synth_fill(
     py: Python<'_>,
     out: &Bound<'_, PyAny>,
-    seed: u64,
+    seed: Whole<u64>,
     signal: &str,
-    n_samples: u64,
+    n_samples: Whole<u64>,
     horiz_interval: f64,
-    channel: u64,
-    trc: u64,
-    segment: u64,
-    start: u64,
+    channel: Whole<u64>,
+    trc: Whole<u64>,
+    segment: Whole<u64>,
+    start: Whole<u64>,
     parallel: bool,
 ) -> PyResult<()> {
     let rec = generate::Recording::new(
-        seed,
+        seed.0,
         generate::Signal::from_name(signal)?,
-        n_samples,
+        n_samples.0,
         horiz_interval,
     )?;
+    let (channel, trc, segment, start) = (channel.0, trc.0, segment.0, start.0);
     let arr = out
         .cast::<numpy::PyArray1<i16>>()
         .map_err(|_| PyTypeError::new_err("out must be a 1-D int16 numpy array"))?;
@@ -214,24 +232,21 @@ fn synth_fill(
 /// `(gain, offset)` of `(channel, trc)` of the synthetic recording of `seed`, in V per
 /// count and V: volts = adc * gain - offset.
 #[pyfunction]
-fn synth_vertical(seed: u64, channel: u64, trc: u64) -> (f64, f64) {
-    generate::vertical(seed, channel, trc)
+fn synth_vertical(seed: Whole<u64>, channel: Whole<u64>, trc: Whole<u64>) -> (f64, f64) {
+    generate::vertical(seed.0, channel.0, trc.0)
 }
 
 /// The glitches of segment `(channel, trc, segment)` of the synthetic recording of `seed`
 /// with segments of `n_samples` samples: a list of `(sample index, volts added)`.
 #[pyfunction]
 fn synth_glitches(
-    seed: u64,
-    n_samples: u64,
-    channel: u64,
-    trc: u64,
-    segment: u64,
+    seed: Whole<u64>,
+    n_samples: Whole<u64>,
+    channel: Whole<u64>,
+    trc: Whole<u64>,
+    segment: Whole<u64>,
 ) -> PyResult<Vec<(u64, f64)>> {
-    if n_samples == 0 {
-        return Err(generate::GenerateError::NoSamples.into());
-    }
-    Ok(generate::glitches(seed, n_samples, channel, trc, segment)
+    Ok(generate::glitches(seed.0, n_samples.0, channel.0, trc.0, segment.0)?
         .iter()
         .map(|g| (g.index, g.volts))
         .collect())
@@ -241,10 +256,9 @@ fn synth_glitches(
 /// seconds: `(first sample, volts added from there)`; the list is empty when the segment
 /// ends before the event does.
 #[pyfunction]
-fn synth_event(n_samples: u64, horiz_interval: f64) -> PyResult<(u64, Vec<f64>)> {
-    let rec = generate::Recording::new(0, generate::Signal::Sine, n_samples, horiz_interval)?;
-    let (start, volts) = rec.event();
-    Ok((start, volts.to_vec()))
+fn synth_event(n_samples: Whole<u64>, horiz_interval: f64) -> PyResult<(u64, Vec<f64>)> {
+    let event = generate::event(n_samples.0, horiz_interval)?;
+    Ok((event.start, event.volts))
 }
 
 // -- end of synthetic recordings -------------------------------------------------------------
@@ -259,5 +273,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(synth_glitches, m)?)?;
     m.add_function(wrap_pyfunction!(synth_event, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("SUPPORTED_DTYPES", PyTuple::new(m.py(), DTYPE_NAMES)?)?;
+    m.add("SIGNALS", PyTuple::new(m.py(), generate::Signal::NAMES)?)?;
+    m.add("MAX_HORIZ_INTERVAL", generate::MAX_HORIZ_INTERVAL)?;
     Ok(())
 }

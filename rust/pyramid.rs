@@ -32,25 +32,53 @@ pub trait Sample: Copy + Send + Sync + PartialOrd + 'static {
     fn max2(self, other: Self) -> Self;
 }
 
-macro_rules! impl_int_sample {
-    ($($t:ty),*) => {$(
+/// The one list of supported sample types and their numpy names, in the order
+/// [`DTYPE_NAMES`] gives them. `for_each_sample!(m)` expands to
+/// `m! { int i8 "int8", ..., float f64 "float64" }`: the [`Sample`] impls, [`DTYPE_NAMES`]
+/// and the Python bindings' dispatch on the array's dtype are all made from it.
+macro_rules! for_each_sample {
+    ($m:ident) => {
+        $m! {
+            int i8 "int8",
+            int u8 "uint8",
+            int i16 "int16",
+            int u16 "uint16",
+            int i32 "int32",
+            int u32 "uint32",
+            int i64 "int64",
+            int u64 "uint64",
+            float f32 "float32",
+            float f64 "float64"
+        }
+    };
+}
+
+pub(crate) use for_each_sample;
+
+macro_rules! impl_sample {
+    (int $t:ident) => {
         impl Sample for $t {
             const MIN_INIT: Self = <$t>::MAX;
             const MAX_INIT: Self = <$t>::MIN;
             #[inline(always)]
             fn min2(self, other: Self) -> Self {
-                if other < self { other } else { self }
+                if other < self {
+                    other
+                } else {
+                    self
+                }
             }
             #[inline(always)]
             fn max2(self, other: Self) -> Self {
-                if other > self { other } else { self }
+                if other > self {
+                    other
+                } else {
+                    self
+                }
             }
         }
-    )*};
-}
-
-macro_rules! impl_float_sample {
-    ($($t:ty),*) => {$(
+    };
+    (float $t:ident) => {
         impl Sample for $t {
             const MIN_INIT: Self = <$t>::NAN;
             const MAX_INIT: Self = <$t>::NAN;
@@ -64,11 +92,19 @@ macro_rules! impl_float_sample {
                 <$t>::max(self, other)
             }
         }
-    )*};
+    };
 }
 
-impl_int_sample!(i8, u8, i16, u16, i32, u32, i64, u64);
-impl_float_sample!(f32, f64);
+macro_rules! samples {
+    ($($kind:ident $t:ident $name:literal),* $(,)?) => {
+        $(impl_sample!($kind $t);)*
+
+        /// The numpy names of the sample types the kernels accept.
+        pub const DTYPE_NAMES: &[&str] = &[$($name),*];
+    };
+}
+
+for_each_sample!(samples);
 
 /// Why a pyramid cannot be computed with the given arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,9 +145,19 @@ impl std::fmt::Display for PyramidError {
 impl std::error::Error for PyramidError {}
 
 /// Number of bins of size `bin` that cover `n` samples (the last one may be partial).
+///
+/// `bin` must be positive; [`bin_count`] checks it.
 #[inline]
 pub fn n_bins(n: usize, bin: usize) -> usize {
     n.div_ceil(bin)
+}
+
+/// [`n_bins`], or [`PyramidError::ZeroBin`] for a bin of no samples.
+pub fn bin_count(n: usize, bin: usize) -> Result<usize, PyramidError> {
+    if bin == 0 {
+        return Err(PyramidError::ZeroBin);
+    }
+    Ok(n_bins(n, bin))
 }
 
 /// Checks that `bins` is non-empty, positive, and nested coarsest first.
@@ -298,39 +344,10 @@ fn levels_generic<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{levels_generic, LevelOut, Sample};
-
-    /// # Safety
-    /// The CPU must support AVX-512 BW (checked by the caller).
-    #[target_feature(enable = "avx512f,avx512bw,avx2")]
-    pub unsafe fn levels_avx512<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
-        levels_generic(x, bins, outs)
-    }
-
-    /// # Safety
-    /// The CPU must support AVX2 (checked by the caller).
-    #[target_feature(enable = "avx2")]
-    pub unsafe fn levels_avx2<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
-        levels_generic(x, bins, outs)
-    }
-}
-
-/// Every level, with the widest vector instructions this CPU has.
-fn levels<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU supports AVX-512 BW, checked just above.
-            return unsafe { x86::levels_avx512(x, bins, outs) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            return unsafe { x86::levels_avx2(x, bins, outs) };
-        }
-    }
-    levels_generic(x, bins, outs)
+crate::simd::dispatch! {
+    /// Every level, with the widest vector instructions this CPU has.
+    fn levels<T: Sample>(x: &[T], bins: &[usize], outs: &mut [LevelOut<'_, T>])
+        => levels_generic;
 }
 
 fn check_outputs<T>(
@@ -378,8 +395,9 @@ pub fn pyramid_into_parallel<T: Sample>(
     let coarsest = bins[0];
     let threads = rayon::current_num_threads().max(1);
     // Pieces of whole coarsest bins, a few per thread for balance.
-    let per_piece = n_bins(n_bins(x.len(), coarsest), threads * 4).max(1);
-    let piece = per_piece * coarsest;
+    let per_piece = n_bins(n_bins(x.len(), coarsest), threads.saturating_mul(4)).max(1);
+    // At most about x.len() / threads + coarsest; saturating keeps an absurd bin harmless.
+    let piece = per_piece.saturating_mul(coarsest);
     if x.len() <= piece {
         return pyramid_into(x, bins, outs);
     }
@@ -566,6 +584,25 @@ mod tests {
             }
         }
         assert_eq!(joined, whole);
+    }
+
+    #[test]
+    fn dtype_names_cover_every_sample_type_once() {
+        assert_eq!(DTYPE_NAMES.len(), 10);
+        let mut names = DTYPE_NAMES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DTYPE_NAMES.len());
+        assert_eq!(&DTYPE_NAMES[..3], &["int8", "uint8", "int16"]);
+        assert_eq!(DTYPE_NAMES[9], "float64");
+    }
+
+    #[test]
+    fn bin_count_refuses_empty_bins() {
+        assert_eq!(bin_count(10, 4), Ok(3));
+        assert_eq!(bin_count(0, 4), Ok(0));
+        assert_eq!(bin_count(usize::MAX, usize::MAX), Ok(1));
+        assert_eq!(bin_count(10, 0), Err(PyramidError::ZeroBin));
     }
 
     #[test]

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import hypothesis.extra.numpy as hnp
 import numpy as np
@@ -530,3 +536,226 @@ def test_aliased_outputs_are_refused() -> None:
         minmax_pyramid_into(x, [10, 10], [out, out], False)
     with pytest.raises(ValueError, match="distinct"):
         minmax_pyramid_into(x, [10, 10], [out, out[:, :]], False)
+
+
+# --------------------------------------------------------------------------------------------
+# Absurd parameters: one clean error or a sound plan, never a huge allocation
+# --------------------------------------------------------------------------------------------
+
+INT64_MAX = 2**63 - 1
+
+#: Integers where plans break if anything does: tiny, around the int64 and uint64 limits,
+#: far beyond them, and negative.
+absurd_ints = st.one_of(
+    st.integers(-3, 70),
+    st.integers(1, 10**7),
+    st.integers(2**31, 2**34),
+    st.sampled_from([2**53, 2**62, INT64_MAX - 1, INT64_MAX, 2**63, 2**64 - 1, 2**64, 10**30]),
+    st.integers(-(2**70), 2**200),
+)
+not_whole = st.sampled_from([2.5, 4.0, float("nan"), float("inf"), True, False, "4", None])
+
+
+def expected_plan_error(n: object, target: object, factor: object, min_bin: object) -> bool:
+    """Whether plan_pyramid must refuse these, from the documented rule alone: whole
+    numbers from their least value to 2**63 - 1, and no bin longer than 16 times the
+    segment (or 65,536 samples) nor ending past 2**63 - 1."""
+    values = (n, target, factor, min_bin)
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in values):
+        return True
+    assert isinstance(n, int)
+    assert isinstance(target, int)
+    assert isinstance(factor, int)
+    assert isinstance(min_bin, int)
+    if n < 1 or target < 1 or factor < 2 or min_bin < 1:
+        return True
+    if max(n, target, factor) > INT64_MAX:
+        return True
+    longest = min(INT64_MAX, max(16 * n, 65536))
+    bins = [min_bin]
+    while -(-n // bins[-1]) > target and bins[-1] <= longest:
+        bins.append(bins[-1] * factor)
+    return any(b > longest or -(-n // b) * b > INT64_MAX for b in bins)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    n=st.one_of(absurd_ints, not_whole),
+    target=st.one_of(absurd_ints, absurd_ints, not_whole),
+    factor=st.one_of(absurd_ints, absurd_ints, not_whole),
+    min_bin=st.one_of(absurd_ints, absurd_ints, not_whole),
+)
+def test_plan_over_absurd_parameters_is_sound_or_one_clean_error(
+    n: object, target: object, factor: object, min_bin: object
+) -> None:
+    kwargs = {"target": target, "factor": factor, "min_bin": min_bin}
+    try:
+        plan = plan_pyramid(n, **kwargs)  # type: ignore[arg-type]
+    except ValueError as exc:
+        message = str(exc)
+        assert message
+        assert "\n" not in message
+        assert len(message) < 250
+        assert expected_plan_error(n, target, factor, min_bin), message
+        return
+    assert not expected_plan_error(n, target, factor, min_bin), (n, kwargs, plan.bins)
+    assert isinstance(n, int)
+    bins = plan.bins
+    assert bins[-1] == min_bin
+    for coarse, fine in itertools.pairwise(bins):
+        assert coarse == fine * plan.factor
+    assert plan.counts[0] <= plan.target
+    # What the store writer allocates from a plan stays proportionate to the segment.
+    assert bins[0] <= max(16 * n, 65536)
+    assert all(-(-n // b) * b <= INT64_MAX for b in bins)
+
+
+@pytest.mark.parametrize(
+    ("n", "kwargs", "match"),
+    [
+        (10**6, {"factor": 2**32}, "factor 4,294,967,296 makes bins of"),
+        (10**6, {"min_bin": INT64_MAX}, "min_bin must be at most 16,000,000 samples"),
+        (10**6, {"target": 10**30}, "target must be at most 2\\*\\*63 - 1"),
+        (10**6, {"factor": 2**64}, "factor must be at most 2\\*\\*63 - 1"),
+        (2**63, {}, "segments must hold at most 2\\*\\*63 - 1 samples"),
+        (100, {"min_bin": 65537}, "min_bin must be at most 65,536 samples"),
+        (100, {"factor": 4.0}, "factor must be a whole number"),
+        (100, {"target": True}, "target must be a whole number"),
+        (INT64_MAX, {"min_bin": 2**62, "target": 1}, "factor 4 makes bins of"),
+    ],
+)
+def test_plan_refuses_absurd_values_in_one_line(
+    n: int, kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises(ValueError, match=match):
+        plan_pyramid(n, **kwargs)  # type: ignore[arg-type]
+
+
+def test_plan_keeps_huge_factors_that_fit_and_short_segments_with_defaults() -> None:
+    # A factor is absurd only where it makes a bin absurd: a trillion-sample segment
+    # takes a factor of 2**32, and a single-level plan never uses its factor.
+    assert plan_pyramid(10**12, factor=2**32).bins == (64 * 2**32, 64)
+    assert plan_pyramid(1000, factor=2**62).bins == (64,)
+    # Bins longer than the segment, within bounds: short segments, and target 1.
+    assert plan_pyramid(1, min_bin=65536).bins == (65536,)
+    assert plan_pyramid(10, target=1, factor=8, min_bin=1).bins == (64, 8, 1)
+    assert plan_pyramid(10**6, target=1, factor=16, min_bin=1).bins[0] == 16**5
+
+
+# Run in a child process under an address-space limit of 512 MiB above what the imports
+# take: a plan that makes the writer allocate a huge buffer fails there with MemoryError.
+_LIMITED_CHILD = """
+import json, resource, sys
+import zoomingonline
+from zoomingonline.errors import ZoomingOnlineError
+from zoomingonline.generate import generate
+
+def vm_size():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmSize:"))
+
+src, out, cases = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (512 << 20), resource.RLIM_INFINITY))
+tools = {
+    "convert": lambda k, kw: zoomingonline.convert(src, f"{out}/c{k}.zarr", jobs=1, **kw),
+    "generate": lambda k, kw: generate(
+        f"{out}/g{k}.zarr", minimal=True, samples=5_001, seed=k, jobs=1, **kw
+    ),
+}
+outcomes = []
+for k, kwargs in enumerate(cases):
+    for name, tool in tools.items():
+        try:
+            tool(k, kwargs)
+            outcomes.append("ok")
+        except ZoomingOnlineError as exc:
+            outcomes.append(f"{name}: {exc}")
+print(json.dumps(outcomes))
+"""
+
+
+def _run_limited(tmp_path: Path, cases: list[dict[str, int]]) -> list[tuple[str, str]]:
+    """``convert`` then ``generate`` with each of ``cases`` (segments of 5,001 samples)
+    in the limited child: ``(convert outcome, generate outcome)`` per case, each "ok" or
+    the error's message."""
+    import h5py
+
+    src = tmp_path / "in.h5"
+    if not src.exists():
+        with h5py.File(src, "w") as f:
+            f["samples"] = np.arange(2 * 5_001, dtype=np.int16).reshape(1, 1, 2, 5_001)
+    out = tmp_path / "out"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    env = {**os.environ, "MALLOC_ARENA_MAX": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", _LIMITED_CHILD, str(src), str(out), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    shutil.rmtree(out)
+    outcomes: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return list(zip(outcomes[::2], outcomes[1::2], strict=True))
+
+
+_ABSURD_CASES: list[dict[str, int]] = [
+    {"factor": 2**32, "target": 10},
+    {"min_bin": INT64_MAX},
+    {"min_bin": 2**40},
+    {"factor": 2**62, "target": 1},
+    {"target": 10**30},
+    {"factor": 2**64},
+    {"raw_chunk": 10**30},
+    {"target": 1, "factor": 16, "min_bin": 1},
+]
+
+
+def test_absurd_parameters_fail_cleanly_in_bounded_memory(tmp_path: Path) -> None:
+    outcomes = _run_limited(tmp_path, _ABSURD_CASES)
+    for kwargs, pair in zip(_ABSURD_CASES, outcomes, strict=True):
+        refused = plan_error(5_001, kwargs)
+        for outcome in pair:
+            assert (outcome != "ok") == refused, (kwargs, outcome)
+            assert "\n" not in outcome
+    assert outcomes[-2:] == [("ok", "ok"), ("ok", "ok")]
+    assert outcomes[0][0].startswith("convert: factor 4,294,967,296 makes bins of")
+    assert outcomes[1][1].startswith("generate: min_bin must be at most 80,016 samples")
+
+
+def plan_error(n: int, kwargs: dict[str, int]) -> bool:
+    """Whether the plan of these convert/generate arguments is refused, by the oracle."""
+    plan_kwargs = {
+        k: kwargs.get(k, d) for k, d in (("target", 4000), ("factor", 4), ("min_bin", 64))
+    }
+    return expected_plan_error(n, **plan_kwargs)
+
+
+@settings(
+    max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cases=st.lists(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "target": st.one_of(st.integers(1, 20), absurd_ints.filter(lambda v: v >= 1)),
+                "factor": st.one_of(st.integers(2, 40), absurd_ints.filter(lambda v: v >= 2)),
+                "min_bin": st.one_of(st.integers(1, 40), absurd_ints.filter(lambda v: v >= 1)),
+            },
+        ),
+        min_size=4,
+        max_size=6,
+    )
+)
+def test_drawn_parameters_fail_cleanly_or_convert_in_bounded_memory(
+    tmp_path: Path, cases: list[dict[str, int]]
+) -> None:
+    outcomes = _run_limited(tmp_path, cases)
+    for kwargs, pair in zip(cases, outcomes, strict=True):
+        refused = plan_error(5_001, kwargs)
+        assert pair[0].startswith("convert: ") if refused else pair[0] == "ok", (kwargs, pair)
+        assert pair[1].startswith("generate: ") if refused else pair[1] == "ok", (kwargs, pair)

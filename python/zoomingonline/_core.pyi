@@ -4,6 +4,9 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "MAX_HORIZ_INTERVAL",
+    "SIGNALS",
+    "SUPPORTED_DTYPES",
     "__version__",
     "minmax_pyramid_into",
     "n_bins",
@@ -14,6 +17,12 @@ __all__ = [
 ]
 
 __version__: str
+#: numpy names of the sample types the pyramid kernel accepts.
+SUPPORTED_DTYPES: tuple[str, ...]
+#: Names of the base signals of synthetic recordings.
+SIGNALS: tuple[str, ...]
+#: Longest sampling interval of synthetic recordings, s.
+MAX_HORIZ_INTERVAL: float
 
 def minmax_pyramid_into(
     x: npt.NDArray[np.generic],

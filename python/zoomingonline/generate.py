@@ -40,7 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoomingonline import _core, interrupts
-from zoomingonline._core import __version__
+from zoomingonline._core import MAX_HORIZ_INTERVAL, SIGNALS, __version__
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.outputs import AtomicOutput, check_target
 from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
@@ -70,8 +70,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: The base signals.
-SIGNALS = ("sine", "square", "sawtooth", "pulse")
 #: Seconds between samples (the original's 2 ns).
 HORIZ_INTERVAL = 2e-9
 #: (channels, trcs, segments, samples) by default: 1.2 GB of int16.
@@ -142,9 +140,13 @@ class SyntheticRecording:
         object.__setattr__(self, "shape", tuple(int(v) for v in self.shape))
         _check_signal(self.signal)
         _check_seed(self.seed)
-        if not (isinstance(self.horiz_interval, int | float) and 0 < self.horiz_interval <= 1e-6):
+        if not (
+            isinstance(self.horiz_interval, int | float)
+            and 0 < self.horiz_interval <= MAX_HORIZ_INTERVAL
+        ):
             raise ZoomingOnlineError(
-                f"horiz_interval must be more than 0 and at most 1e-6 s, not {self.horiz_interval}"
+                f"horiz_interval must be more than 0 and at most {MAX_HORIZ_INTERVAL:g} s,"
+                f" not {self.horiz_interval}"
             )
         if self.bits is not None and self.bits not in SCOPE_ENOB:
             choices = ", ".join(str(b) for b in SCOPE_ENOB)

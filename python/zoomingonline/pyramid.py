@@ -2,43 +2,45 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsIndex
 
 import numpy as np
 import numpy.typing as npt
 
+from zoomingonline import _core
 from zoomingonline._core import minmax_pyramid_into, n_bins
 
 __all__ = [
+    "MAX_OVERSHOOT",
+    "MAX_SIZE",
+    "SHORT_BIN",
     "SUPPORTED_DTYPES",
     "PyramidPlan",
+    "longest_bin",
     "minmax_pyramid",
     "minmax_pyramid_into",
     "n_bins",
     "plan_pyramid",
 ]
 
-#: The sample types the kernel and the store accept.
+#: The sample types the kernel and the store accept (the Rust core's list).
 SUPPORTED_DTYPES: tuple[np.dtype[np.generic], ...] = tuple(
-    np.dtype(t)
-    for t in (
-        "int8",
-        "uint8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "float32",
-        "float64",
-    )
+    np.dtype(name) for name in _core.SUPPORTED_DTYPES
 )
 
 DEFAULT_TARGET = 4000
 DEFAULT_FACTOR = 4
 DEFAULT_MIN_BIN = 64
+
+#: Largest size anywhere in a store: Zarr shapes and chunks and numpy sizes are int64.
+MAX_SIZE = 2**63 - 1
+#: Bins may be at most this many times longer than the segment (see :func:`longest_bin`).
+MAX_OVERSHOOT = 16
+#: Bins of up to this many samples are accepted whatever the segment's length.
+SHORT_BIN = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,26 @@ class PyramidPlan:
         return tuple(-(-self.n_samples // b) for b in self.bins)
 
 
+def _whole(name: str, value: object) -> int:
+    """``value`` as an int, for a whole number (Python or numpy, not bool)."""
+    if isinstance(value, bool) or not isinstance(value, SupportsIndex):
+        raise ValueError(f"{name} must be a whole number, not {value!r}")
+    return operator.index(value)
+
+
+def longest_bin(n_samples: int) -> int:
+    """The longest bin allowed in a plan for segments of ``n_samples`` samples.
+
+    A bin may be longer than the segment, and then holds all of it: a short segment with
+    the default ``min_bin`` has one, and so has a coarsest level that overshoots when
+    ``factor`` jumps past ``target`` (by less than ``factor``). Beyond that a longer bin
+    only costs memory (the store writer holds buffers of a coarsest bin), so bins are
+    limited to :data:`MAX_OVERSHOOT` times the segment, at least :data:`SHORT_BIN` and at
+    most :data:`MAX_SIZE` samples.
+    """
+    return min(MAX_SIZE, max(MAX_OVERSHOOT * n_samples, SHORT_BIN))
+
+
 def plan_pyramid(
     n_samples: int,
     *,
@@ -80,24 +102,56 @@ def plan_pyramid(
     bin by ``factor``, until the coarsest level has at most ``target`` bins. A short
     segment gets a single level.
 
+    Every argument is a whole number from its least value (1 sample, 1 bin, a factor of
+    2, 1 sample) up to :data:`MAX_SIZE`, and no bin may be longer than
+    :func:`longest_bin` of the segment: the plan is checked before anything is allocated
+    for it, so an absurd factor or ``min_bin`` is an error, not a huge buffer.
+
     Raises
     ------
     ValueError
-        If a parameter is out of range.
+        If a parameter is out of range, with one line saying which and why.
     """
-    if n_samples < 1:
-        raise ValueError(f"segments must hold at least one sample, not {n_samples}")
+    n = _whole("the segment length", n_samples)
+    target = _whole("target", target)
+    factor = _whole("factor", factor)
+    min_bin = _whole("min_bin", min_bin)
+    if n < 1:
+        raise ValueError(f"segments must hold at least one sample, not {n}")
     if target < 1:
         raise ValueError(f"target must be at least 1 bin, not {target}")
     if factor < 2:
         raise ValueError(f"factor must be at least 2, not {factor}")
     if min_bin < 1:
         raise ValueError(f"min_bin must be at least 1 sample, not {min_bin}")
+    if n > MAX_SIZE:
+        raise ValueError(f"segments must hold at most 2**63 - 1 samples, not {n}")
+    for name, value in (("target", target), ("factor", factor)):
+        if value > MAX_SIZE:
+            raise ValueError(f"{name} must be at most 2**63 - 1, not {value}")
+    longest = longest_bin(n)
+    if min_bin > longest:
+        raise ValueError(
+            f"min_bin must be at most {longest:,} samples for segments of {n:,} samples,"
+            f" not {min_bin:,}"
+        )
     bins = [min_bin]
-    while -(-n_samples // bins[-1]) > target:
-        bins.append(bins[-1] * factor)
+    while -(-n // bins[-1]) > target:
+        coarser = bins[-1] * factor
+        if coarser > longest:
+            raise ValueError(
+                f"factor {factor:,} makes bins of {coarser:,} samples for segments of {n:,}"
+                f" samples (at most {longest:,}); choose a smaller factor or a larger target"
+            )
+        bins.append(coarser)
+    # A level covers whole bins: its last bin's end must still be an int64 sample index.
+    for b in bins:
+        if -(-n // b) * b > MAX_SIZE:
+            raise ValueError(
+                f"bins of {b:,} samples over segments of {n:,} samples end past 2**63 - 1"
+            )
     return PyramidPlan(
-        n_samples=n_samples,
+        n_samples=n,
         factor=factor,
         target=target,
         min_bin=min_bin,
