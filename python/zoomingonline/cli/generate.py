@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from zoomingonline._core import SIGNALS
 from zoomingonline.cli._options import (
     WHOLE,
     jobs_option,
@@ -17,7 +18,6 @@ from zoomingonline.cli._options import (
     viewer_option,
 )
 from zoomingonline.cli._progress import progress_bar
-from zoomingonline.generate import SIGNALS
 
 __all__ = ["generate_command"]
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import click
 
-from zoomingonline.serve import ACCESS_LOGGER, DEFAULT_HOST, DEFAULT_PORT
-from zoomingonline.stores import DEFAULT_VIEWER
+from zoomingonline.stores import DEFAULT_VIEWER, SERVE_HOST, SERVE_PORT
 
 
 def _is_loopback(host: str) -> bool:
@@ -52,13 +51,13 @@ def _print_banner(info: Any) -> None:
     "--port",
     "-p",
     type=int,
-    default=DEFAULT_PORT,
+    default=SERVE_PORT,
     show_default=True,
     help="Port to listen on, 0 to 65535 (0: any free port).",
 )
 @click.option(
     "--host",
-    default=DEFAULT_HOST,
+    default=SERVE_HOST,
     show_default=True,
     help="Address to listen on; 0.0.0.0 opens the folder to the whole network.",
 )
@@ -118,7 +117,7 @@ def serve_command(
 
     Ctrl-C or SIGTERM stops it within 2 seconds, printing `Stopped.` (exit status 0).
     """
-    from zoomingonline.serve import serve
+    from zoomingonline.serve import ACCESS_LOGGER, serve
 
     access = logging.getLogger(ACCESS_LOGGER)
     handler = logging.StreamHandler(sys.stderr)
