@@ -159,13 +159,10 @@ impl From<generate::GenerateError> for PyErr {
     }
 }
 
-/// Fills `out` with samples `start .. start + len(out)` of one segment of a synthetic
-/// recording, in ADC counts.
+/// A synthetic recording: any block of any of its segments, on demand, in ADC counts.
 ///
 /// Parameters
 /// ----------
-/// out : numpy.ndarray
-///     C-contiguous, writeable 1-D int16 array.
 /// seed : int
 ///     The recording's seed, 0 to 2**64 - 1.
 /// signal : str
@@ -174,59 +171,71 @@ impl From<generate::GenerateError> for PyErr {
 ///     Samples per segment.
 /// horiz_interval : float
 ///     Seconds between samples.
-/// channel, trc, segment : int
-///     The segment.
-/// start : int
-///     Index of the first sample to fill.
-/// parallel : bool
-///     Spread the work over the rayon thread pool; the bytes are the same.
 ///
 /// Notes
 /// -----
-/// The GIL is released while the samples are computed. A sample's value depends only on
-/// the seed, the signal, `n_samples`, `horiz_interval` and its place, never on the block
-/// it is asked in.
-#[pyfunction]
-#[pyo3(signature = (
-    out, seed, signal, n_samples, horiz_interval, channel, trc, segment, start, parallel = false
-))]
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one parameter per argument of the Python signature, which callers pass by position"
-)]
-fn synth_fill(
-    py: Python<'_>,
-    out: &Bound<'_, PyAny>,
-    seed: Whole<u64>,
-    signal: &str,
-    n_samples: Whole<u64>,
-    horiz_interval: f64,
-    channel: Whole<u64>,
-    trc: Whole<u64>,
-    segment: Whole<u64>,
-    start: Whole<u64>,
-    parallel: bool,
-) -> PyResult<()> {
-    let rec = generate::Recording::new(
-        seed.0,
-        generate::Signal::from_name(signal)?,
-        n_samples.0,
-        horiz_interval,
-    )?;
-    let (channel, trc, segment, start) = (channel.0, trc.0, segment.0, start.0);
-    let arr = out
-        .cast::<numpy::PyArray1<i16>>()
-        .map_err(|_| PyTypeError::new_err("out must be a 1-D int16 numpy array"))?;
-    let mut rw = arr.try_readwrite().map_err(|_| PyValueError::new_err("out must be writeable"))?;
-    let xs = rw.as_slice_mut().map_err(|_| PyValueError::new_err("out must be C-contiguous"))?;
-    py.detach(|| {
-        if parallel {
-            rec.fill_parallel(channel, trc, segment, start, xs)
-        } else {
-            rec.fill(channel, trc, segment, start, xs)
-        }
-    })?;
-    Ok(())
+/// A sample's value depends only on the seed, the signal, `n_samples`, `horiz_interval`
+/// and its place, never on the block it is asked in.
+#[pyclass(name = "SynthRecording", module = "zoomingonline._core", frozen)]
+struct SynthRecording {
+    rec: generate::Recording,
+}
+
+#[pymethods]
+impl SynthRecording {
+    #[new]
+    fn new(
+        seed: Whole<u64>,
+        signal: &str,
+        n_samples: Whole<u64>,
+        horiz_interval: f64,
+    ) -> PyResult<Self> {
+        let signal = generate::Signal::from_name(signal)?;
+        let rec = generate::Recording::new(seed.0, signal, n_samples.0, horiz_interval)?;
+        Ok(Self { rec })
+    }
+
+    /// Fills `out` with samples `start .. start + len(out)` of one segment.
+    ///
+    /// Parameters
+    /// ----------
+    /// out : numpy.ndarray
+    ///     C-contiguous, writeable 1-D int16 array.
+    /// segment : tuple of int
+    ///     The segment's `(channel, trc, segment)`.
+    /// start : int
+    ///     Index of the first sample to fill.
+    /// parallel : bool
+    ///     Spread the work over the rayon thread pool; the bytes are the same.
+    ///
+    /// The GIL is released while the samples are computed.
+    #[pyo3(signature = (out, segment, start, parallel = false))]
+    fn fill(
+        &self,
+        py: Python<'_>,
+        out: &Bound<'_, PyAny>,
+        segment: (Whole<u64>, Whole<u64>, Whole<u64>),
+        start: Whole<u64>,
+        parallel: bool,
+    ) -> PyResult<()> {
+        let (channel, trc, segment, start) = (segment.0 .0, segment.1 .0, segment.2 .0, start.0);
+        let arr = out
+            .cast::<numpy::PyArray1<i16>>()
+            .map_err(|_| PyTypeError::new_err("out must be a 1-D int16 numpy array"))?;
+        let mut rw =
+            arr.try_readwrite().map_err(|_| PyValueError::new_err("out must be writeable"))?;
+        let xs =
+            rw.as_slice_mut().map_err(|_| PyValueError::new_err("out must be C-contiguous"))?;
+        let rec = &self.rec;
+        py.detach(|| {
+            if parallel {
+                rec.fill_parallel(channel, trc, segment, start, xs)
+            } else {
+                rec.fill(channel, trc, segment, start, xs)
+            }
+        })?;
+        Ok(())
+    }
 }
 
 /// `(gain, offset)` of `(channel, trc)` of the synthetic recording of `seed`, in V per
@@ -268,7 +277,7 @@ fn synth_event(n_samples: Whole<u64>, horiz_interval: f64) -> PyResult<(u64, Vec
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(minmax_pyramid_into, m)?)?;
     m.add_function(wrap_pyfunction!(n_bins, m)?)?;
-    m.add_function(wrap_pyfunction!(synth_fill, m)?)?;
+    m.add_class::<SynthRecording>()?;
     m.add_function(wrap_pyfunction!(synth_vertical, m)?)?;
     m.add_function(wrap_pyfunction!(synth_glitches, m)?)?;
     m.add_function(wrap_pyfunction!(synth_event, m)?)?;

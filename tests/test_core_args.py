@@ -63,12 +63,11 @@ def test_synthetic_sizes_out_of_range_are_value_errors(
     seed: int, n_samples: int, place: tuple[int, int, int], start: int
 ) -> None:
     out = np.empty(4, np.int16)
+    recording = _core.SynthRecording(1, "sine", 100, DT)
     c, t, s = place
     calls = [
-        (
-            lambda: _core.synth_fill(out, seed, "sine", n_samples, DT, c, t, s, start),
-            fits(seed, n_samples, c, t, s, start),
-        ),
+        (lambda: _core.SynthRecording(seed, "sine", n_samples, DT), fits(seed, n_samples)),
+        (lambda: recording.fill(out, (c, t, s), start), fits(c, t, s, start)),
         (lambda: _core.synth_vertical(seed, c, t), fits(seed, c, t)),
         (lambda: _core.synth_glitches(seed, n_samples, c, t, s), fits(seed, n_samples, c, t, s)),
         (lambda: _core.synth_event(n_samples, DT), fits(n_samples)),

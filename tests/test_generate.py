@@ -596,14 +596,14 @@ def test_cli_hdf5_summary_and_number_forms(tmp_path: Path) -> None:
 def test_core_refuses_bad_buffers_and_ranges() -> None:
     from zoomingonline import _core
 
-    args = (1, "sine", 100, DT, 0, 0, 0)
+    rec = _core.SynthRecording(1, "sine", 100, DT)
     with pytest.raises(TypeError, match="int16"):
-        _core.synth_fill(np.empty(10, np.int32), *args, 0)
+        rec.fill(np.empty(10, np.int32), (0, 0, 0), 0)
     with pytest.raises(ValueError, match="C-contiguous"):
-        _core.synth_fill(np.empty(20, np.int16)[::2], *args, 0)
+        rec.fill(np.empty(20, np.int16)[::2], (0, 0, 0), 0)
     with pytest.raises(ValueError, match="outside the segment"):
-        _core.synth_fill(np.empty(10, np.int16), *args, 95)
+        rec.fill(np.empty(10, np.int16), (0, 0, 0), 95)
     with pytest.raises(ValueError, match="unknown signal type"):
-        _core.synth_fill(np.empty(10, np.int16), 1, "noise", 100, DT, 0, 0, 0, 0)
+        _core.SynthRecording(1, "noise", 100, DT)
     with pytest.raises(ValueError, match="sampling interval"):
-        _core.synth_fill(np.empty(10, np.int16), 1, "sine", 100, 1.0, 0, 0, 0, 0)
+        _core.SynthRecording(1, "sine", 100, 1.0)

@@ -1,4 +1,5 @@
 from collections.abc import Sequence
+from typing import final
 
 import numpy as np
 import numpy.typing as npt
@@ -7,11 +8,11 @@ __all__ = [
     "MAX_HORIZ_INTERVAL",
     "SIGNALS",
     "SUPPORTED_DTYPES",
+    "SynthRecording",
     "__version__",
     "minmax_pyramid_into",
     "n_bins",
     "synth_event",
-    "synth_fill",
     "synth_glitches",
     "synth_vertical",
 ]
@@ -33,18 +34,19 @@ def minmax_pyramid_into(
 def n_bins(n: int, bin: int) -> int: ...
 
 # -- synthetic recordings (zoomingonline generate) --
-def synth_fill(
-    out: npt.NDArray[np.int16],
-    seed: int,
-    signal: str,
-    n_samples: int,
-    horiz_interval: float,
-    channel: int,
-    trc: int,
-    segment: int,
-    start: int,
-    parallel: bool = False,
-) -> None: ...
+@final
+class SynthRecording:
+    def __new__(
+        cls, seed: int, signal: str, n_samples: int, horiz_interval: float
+    ) -> SynthRecording: ...
+    def fill(
+        self,
+        out: npt.NDArray[np.int16],
+        segment: tuple[int, int, int],
+        start: int,
+        parallel: bool = False,
+    ) -> None: ...
+
 def synth_vertical(seed: int, channel: int, trc: int) -> tuple[float, float]: ...
 def synth_glitches(
     seed: int, n_samples: int, channel: int, trc: int, segment: int

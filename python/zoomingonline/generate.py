@@ -128,6 +128,7 @@ class SyntheticRecording:
     seed: int = 0
     horiz_interval: float = HORIZ_INTERVAL
     bits: int | None = None
+    _synth: _core.SynthRecording = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         names = ("channels", "trcs", "segments", "samples")
@@ -151,6 +152,8 @@ class SyntheticRecording:
         if self.bits is not None and self.bits not in SCOPE_ENOB:
             choices = ", ".join(str(b) for b in SCOPE_ENOB)
             raise ZoomingOnlineError(f"bits must be one of {choices}, not {self.bits!r}")
+        synth = _core.SynthRecording(self.seed, self.signal, self.n_samples, self.horiz_interval)
+        object.__setattr__(self, "_synth", synth)
 
     @property
     def scope(self) -> ScopeModel | None:
@@ -189,18 +192,7 @@ class SyntheticRecording:
     def _fill(
         self, c: int, t: int, s: int, start: int, out: npt.NDArray[np.int16], parallel: bool
     ) -> None:
-        _core.synth_fill(
-            out,
-            self.seed,
-            self.signal,
-            self.n_samples,
-            self.horiz_interval,
-            c,
-            t,
-            s,
-            start,
-            parallel,
-        )
+        self._synth.fill(out, (c, t, s), start, parallel)
 
     def segment(self, c: int, t: int, s: int) -> npt.NDArray[np.int16]:
         """The whole segment ``(c, t, s)`` as a new array."""
