@@ -10,6 +10,7 @@ boto3 and the server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -473,26 +474,30 @@ def test_throttling_is_retried_with_backoff(s3: SeaweedS3, bucket: str, tmp_path
 
 def test_checksums_only_when_required(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
     store = make_store(tmp_path)
+    local = local_objects(store)
     with FaultProxy(s3.endpoint_url, delay=0.02) as proxy:
         cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
         summary = upload_store(store, config=cfg, jobs=4)
         assert summary.ok
-        puts = [h for method, _, h in proxy.requests if method == "PUT"]
+        puts = [(path, h) for method, path, h in proxy.requests if method == "PUT"]
         assert len(puts) == summary.objects
-        # Content-MD5, which every S3-compatible service checks; none of boto3's new
-        # default CRC32 checksums, which some of them reject.
-        assert all("content-md5" in h for h in puts)
-        assert not any(k.startswith("x-amz-checksum-") for h in puts for k in h)
-        assert not any("x-amz-sdk-checksum-algorithm" in h for h in puts)
+        # Every body is signed (its SHA-256 in the signature, which the service checks);
+        # none of the new default CRC32 checksums, which some services reject.
+        for path, h in puts:
+            rel = path.split("?")[0].split("/run.zarr/", 1)[1]
+            assert h["x-amz-content-sha256"] == hashlib.sha256(local[rel]).hexdigest()
+        assert not any(k.startswith("x-amz-checksum-") for _, h in puts for k in h)
+        assert not any("x-amz-sdk-checksum-algorithm" in h for _, h in puts)
         # Small objects go up in parallel.
         assert proxy.max_inflight >= 2
         n = len(proxy.requests)
-        boto_default = config(
+        with_checksums = config(
             s3, bucket, "crc", endpoint_url=proxy.endpoint_url, checksums="when_supported"
         )
-        assert upload_store(store, config=boto_default, jobs=4).ok
-        puts = [h for method, _, h in proxy.requests[n:] if method == "PUT"]
-        assert all("x-amz-checksum-crc32" in h for h in puts)
+        assert upload_store(store, config=with_checksums, jobs=4).ok
+        puts = [(path, h) for method, path, h in proxy.requests[n:] if method == "PUT"]
+        assert puts
+        assert all("x-amz-checksum-sha256" in h for _, h in puts)
 
 
 def test_verification_catches_lost_writes(
@@ -501,15 +506,22 @@ def test_verification_catches_lost_writes(
     store = make_store(tmp_path)
     with FaultProxy(s3.endpoint_url, swallow="raw/0.0.1.3") as proxy:
         result = invoke(upload_command, store, "-b", bucket, "--endpoint-url", proxy.endpoint_url)
-        assert proxy.swallowed == 1
-    assert_one_error(result, "incomplete", "missing", "raw/0.0.1.3")
+        # The answer's ETag is not the local MD5: caught at once, and tried once more.
+        assert proxy.swallowed == 2
+    line = assert_one_error(result, "incomplete", "missing", "raw/0.0.1.3")
+    assert "1 objects failed" in line
+    assert "the service answered ETag 00000000000000000000000000000000" in line
     keys = remote_keys(client, bucket)
-    assert "run.zarr/raw/.zarray" in keys
+    local = local_objects(store)
+    chunks = {k for k in local if k.rsplit("/", 1)[-1] not in METADATA_NAMES}
+    # Every other chunk arrived; no metadata went up after a chunk failed.
+    assert {k.removeprefix("run.zarr/") for k in keys} == chunks - {"raw/0.0.1.3"}
     assert "run.zarr/.zgroup" not in keys  # the store stays closed to viewers
     # Run again without the fault: it completes, sending only what is missing.
     summary = upload_store(store, config=config(s3, bucket))
     assert summary.ok
-    assert summary.uploaded == 2  # the lost chunk and the root .zgroup
+    assert summary.uploaded == len(local) - len(chunks) + 1  # the lost chunk and metadata
+    assert remote_bytes(client, bucket, "run.zarr/raw/0.0.1.3") == local["raw/0.0.1.3"]
 
 
 def test_a_changed_store_is_hidden_until_complete(

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 from zoomingonline import cluster, import_record, interrupts
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.import_record import made_for, read_record, record_path, write_record
-from zoomingonline.s3.bucket import apply_bucket_settings, check_bucket, store_url
+from zoomingonline.s3.bucket import apply_bucket_settings, store_url
 from zoomingonline.s3.config import S3Config, effective_config
-from zoomingonline.s3.errors import describe_error, is_not_found
+from zoomingonline.s3.errors import describe_error
 from zoomingonline.s3.retry import POLL, Retrier
 from zoomingonline.s3.sync import (
     DEFAULT_JOBS,
@@ -41,6 +41,7 @@ from zoomingonline.s3.sync import (
     Cancelled,
     UploadSummary,
     check_transfer,
+    probe,
     sync_store,
     transfer_client,
 )
@@ -349,17 +350,14 @@ class _Importer:
             return None
         for name in ROOT_MARKERS:
             try:
-                head = Retrier(config, self.cancel).call(
-                    "check",
-                    self.client.head_object,
-                    Bucket=config.bucket,
-                    Key=f"{result.key}/{name}",
+                meta = Retrier(config, self.cancel).call(
+                    "check", self.client.metadata, f"{result.key}/{name}"
                 )
             except Exception as exc:  # noqa: BLE001
-                if not is_not_found(exc):
-                    log.warning("%s", describe_error(exc, config, f"check {result.key}"))
+                log.warning("%s", describe_error(exc, config, f"check {result.key}"))
                 continue
-            meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
+            if meta is None:
+                continue
             return meta.get(SOURCE_METADATA)
         return None
 
@@ -696,8 +694,8 @@ def import_paths(
     importer = _Importer(settings, progress=progress)
     warnings: list[str] = []
     if cfg is not None:
-        check_bucket(cfg)
         importer.client = transfer_client(cfg, jobs)
+        probe(importer.client, cfg, cfg.prefix)
     # Planned over every input (two that clash fail every shard alike), then sharded.
     results = importer.plan(inputs)
     if shard is not None:
@@ -705,7 +703,7 @@ def import_paths(
         results = [r for r in results if r.input in mine]
         log.info("shard %d/%d: %d of %d inputs", shard[0], shard[1], len(mine), len(inputs))
     if cfg is not None and not dry_run:
-        warnings = apply_bucket_settings(importer.client, cfg, cors, public)
+        warnings = apply_bucket_settings(None, cfg, cors, public)
     if output_dir is not None and not dry_run:
         try:
             Path(output_dir).mkdir(parents=True, exist_ok=True)

@@ -192,13 +192,20 @@ def make_public(client: Any, config: S3Config) -> str | None:
 def apply_bucket_settings(client: Any, config: S3Config, cors: bool, public: bool) -> list[str]:
     """Set what ``cors`` and ``public`` ask for; the warnings for what the service refused.
 
+    ``client`` is a boto3 client, or None to make one only if there is something to set
+    (boto3 is not imported otherwise).
+
     Raises
     ------
     ZoomingOnlineError
         If the service refuses the CORS rule or does not keep it (a missing feature is a
         warning instead).
     """
-    warnings = []
+    warnings: list[str] = []
+    if not (cors or public):
+        return warnings
+    if client is None:
+        client = config.client()
     if cors:
         try:
             set_bucket_cors(client, config)
@@ -220,6 +227,7 @@ def store_url(config: S3Config, key: str, client: Any = None) -> str:
         return f"{config.public_url}/{path}"
     if config.endpoint_url:
         return f"{config.endpoint_url}/{config.bucket}/{path}"
-    region = config.region or (client.meta.region_name if client is not None else None)
+    meta = getattr(client, "meta", None)
+    region = config.region or (meta.region_name if meta is not None else None)
     host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
     return f"https://{config.bucket}.{host}/{path}"
