@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from zoomingonline._core import minmax_pyramid_into, n_bins
+from zoomingonline._defaults import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -35,10 +36,6 @@ SUPPORTED_DTYPES: tuple[np.dtype[np.generic], ...] = tuple(
         "float64",
     )
 )
-
-DEFAULT_TARGET = 4000
-DEFAULT_FACTOR = 4
-DEFAULT_MIN_BIN = 64
 
 
 @dataclass(frozen=True)

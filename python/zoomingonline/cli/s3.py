@@ -304,7 +304,7 @@ def upload_command(
             public=public,
             dry_run=dry_run,
             viewer=viewer,
-            progress=lambda done, total: bars("upload", store.name, done, total),
+            progress=None if quiet else lambda done, total: bars("upload", store.name, done, total),
         )
     if not quiet:
         _print_upload(summary)

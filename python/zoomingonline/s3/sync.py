@@ -141,17 +141,28 @@ class _Digest:
 
 
 def _scan_store(store: Path, key: str) -> list[_Local]:
-    """The files of ``store`` as objects under ``key``, each marked data, meta or root."""
+    """The files of ``store`` as objects under ``key``, each marked data, meta or root.
+
+    Symlinks are not followed nor uploaded. One ``scandir`` per folder: the sizes come with
+    the entries.
+    """
     objects = []
-    for path in sorted(store.rglob("*")):
-        if not path.is_file() or path.is_symlink():
-            continue
-        rel = path.relative_to(store).as_posix()
-        if path.name in METADATA_NAMES:
-            kind = "root" if rel in ROOT_MARKERS else "meta"
-        else:
-            kind = "data"
-        objects.append(_Local(path, f"{key}/{rel}", path.stat().st_size, kind))
+    folders = [("", os.fspath(store))]
+    while folders:
+        rel_dir, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((rel + "/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if entry.name in METADATA_NAMES:
+                        kind = "root" if rel in ROOT_MARKERS else "meta"
+                    else:
+                        kind = "data"
+                    size = entry.stat(follow_symlinks=False).st_size
+                    objects.append(_Local(Path(entry.path), f"{key}/{rel}", size, kind))
+    objects.sort(key=lambda o: o.key.split("/"))
     return objects
 
 
@@ -449,10 +460,15 @@ class _StoreUpload:
         meta: Sequence[_Local],
         roots: Sequence[_Local],
     ) -> None:
-        """Verify against a new listing; the root marker goes up only if all is there."""
+        """Verify against a new listing; the root marker goes up only if all is there.
+
+        When nothing was sent (every object matched the first listing), that listing is
+        the verification: a run with nothing to do costs one listing.
+        """
         s = self.summary
+        unchanged = s.uploaded == 0 and not s.failed and not self.hidden
         try:
-            listing = self._list()
+            listing = self.remote if unchanged else self._list()
         except ZoomingOnlineError:
             if not s.failed:
                 raise
@@ -463,7 +479,10 @@ class _StoreUpload:
             self._verify(roots, listing)
         else:
             self._pass(pool, roots, force=self.hidden)
-            self._verify(roots, self._head_listing(roots))
+            if unchanged and s.uploaded == 0 and not s.failed:
+                self._verify(roots, listing)
+            else:
+                self._verify(roots, self._head_listing(roots))
 
     # -- the whole run ---------------------------------------------------------------------
 
