@@ -457,6 +457,107 @@ def test_dry_run_changes_nothing(
     assert local_objects(store) == before
 
 
+# -- sync semantics: --delete, --force, what a dry run says about the bucket ---------------
+
+
+def test_delete_removes_only_what_the_store_lacks_under_its_own_prefix(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path)
+    assert upload_store(store, config=config(s3, bucket, "lab")).ok
+    inside = ["lab/run.zarr/raw/9.9.9.9", "lab/run.zarr/old/.zarray"]
+    outside = [
+        "lab/run.zarr2/raw/0.0.0.0",  # a sibling whose name starts the same
+        "lab/run.zarrx",
+        "lab/run.zarr",  # a key equal to the store's prefix without the slash
+        "lab/other.zarr/raw/0.0.0.0",
+        "run.zarr/raw/0.0.0.0",  # the same store name outside the prefix
+        "lab/.zgroup",
+    ]
+    for key in inside + outside:
+        client.put_object(Bucket=bucket, Key=key, Body=b"not from the store")
+    # Without --delete the extra objects are reported and left alone.
+    plain = upload_store(store, config=config(s3, bucket, "lab"))
+    assert plain.ok
+    assert sorted(plain.extra) == sorted(inside)
+    assert plain.deleted == []
+    # A dry run says what it would delete and deletes nothing.
+    result = invoke(upload_command, store, "-b", bucket, "-p", "lab", "--delete", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would delete 2 objects" in result.output
+    assert set(inside + outside) <= set(remote_keys(client, bucket))
+    result = invoke(upload_command, store, "-b", bucket, "-p", "lab", "--delete")
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 objects" in result.output
+    keys = set(remote_keys(client, bucket))
+    assert not keys & set(inside)
+    assert set(outside) <= keys
+    assert {k.removeprefix("lab/run.zarr/") for k in keys if k.startswith("lab/run.zarr/")} == set(
+        local_objects(store)
+    )
+    for key in outside:
+        assert remote_bytes(client, bucket, key) == b"not from the store"
+
+
+def test_delete_waits_for_a_verified_upload(
+    s3: SeaweedS3, client: Any, bucket: str, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path)
+    assert upload_store(store, config=config(s3, bucket)).ok
+    client.put_object(Bucket=bucket, Key="run.zarr/raw/9.9.9.9", Body=b"stale")
+    changed = make_store(tmp_path, seed=3)
+    with FaultProxy(s3.endpoint_url, swallow="raw/0.0.1.2") as proxy:
+        cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
+        summary = upload_store(changed, config=cfg, delete=True)
+    assert not summary.ok
+    assert summary.deleted == []
+    assert "run.zarr/raw/9.9.9.9" in remote_keys(client, bucket)
+    summary = upload_store(changed, config=config(s3, bucket), delete=True)
+    assert summary.ok
+    assert summary.deleted == ["run.zarr/raw/9.9.9.9"]
+    assert "run.zarr/raw/9.9.9.9" not in remote_keys(client, bucket)
+
+
+def test_force_sends_everything_again(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    n = len(local_objects(store))
+    with FaultProxy(s3.endpoint_url) as proxy:
+        cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
+        assert upload_store(store, config=cfg).uploaded == n
+        again = upload_store(store, config=cfg)
+        assert (again.uploaded, again.skipped) == (0, n)
+        before = sum(1 for method, _, _ in proxy.requests if method == "PUT")
+        forced = upload_store(store, config=cfg, force=True)
+        puts = sum(1 for method, _, _ in proxy.requests if method == "PUT") - before
+    assert forced.ok
+    assert (forced.uploaded, forced.skipped) == (n, 0)
+    assert puts == n
+
+
+def test_dry_run_and_summary_say_the_bucket_settings(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path)
+    args = (store, "-b", bucket, "-p", "pub", "--cors", "--public")
+    result = invoke(upload_command, *args, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "CORS: would be set; public read: would be set" in result.output
+    with pytest.raises(ClientError, match="NoSuchCORSConfiguration"):
+        client.get_bucket_cors(Bucket=bucket)
+    with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
+        client.get_bucket_policy(Bucket=bucket)
+    result = invoke(upload_command, store, "-b", bucket, "-p", "pub")
+    assert "CORS: not asked; public read: not asked" in result.output
+    result = invoke(upload_command, *args)
+    assert result.exit_code == 0, result.output
+    assert "CORS: set; public read: set" in result.output
+    assert client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    result = invoke(upload_command, *args, "--dry-run")
+    assert "CORS: already set; public read: already set" in result.output
+    result = invoke(upload_command, *args)
+    assert "CORS: already set; public read: already set" in result.output
+
+
 # -- retries and verification ----------------------------------------------------------------
 
 

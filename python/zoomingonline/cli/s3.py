@@ -256,11 +256,18 @@ def _print_upload(summary: UploadSummary) -> None:
     for label, keys in (("missing", s.missing), ("different", s.different)):
         for key in keys[:10]:
             click.echo(f"  {label} in the bucket: {key}")
+    if s.deleted:
+        verb = "would delete" if s.dry_run else "deleted"
+        click.echo(
+            f"  {verb} {len(s.deleted):,} objects under {where} that the local store lacks"
+            f" (first: {s.deleted[0]})"
+        )
     if s.extra:
         click.echo(
             f"  note: {len(s.extra):,} objects under {where} are not in the local store"
-            " (left alone)"
+            " (left alone; --delete removes them)"
         )
+    click.echo(f"  CORS: {s.cors}; public read: {s.public}")
     for warning in s.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"  URL:    {s.url}\n  Viewer: {s.viewer_url}")
@@ -268,9 +275,18 @@ def _print_upload(summary: UploadSummary) -> None:
 
 @click.command("upload")
 @click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--delete",
+    is_flag=True,
+    help="Once the upload is verified, delete the objects under the store's own prefix"
+    " that the local store lacks (never anything outside it).",
+)
+@click.option("--force", is_flag=True, help="Upload every object again, whatever the bucket holds.")
 @s3_options
 def upload_command(
     store: Path,
+    delete: bool,
+    force: bool,
     s3: S3Options,
     jobs: int,
     cors: bool,
@@ -285,7 +301,8 @@ def upload_command(
     interrupted upload completes when run again. Chunks go first, in parallel, the
     metadata (.zarray, .zattrs, .zgroup) last; at the end the bucket is listed and
     compared with the store, and the exit status is non-zero if anything is missing or
-    different.
+    different. --delete then removes what the store no longer has, as sync tools do;
+    --dry-run also says which bucket settings (--cors, --public) would change.
 
     Credentials come from the environment or a .env file: AWS_ACCESS_KEY_ID and
     AWS_SECRET_ACCESS_KEY (never from the command line, where other users could read them).
@@ -303,6 +320,8 @@ def upload_command(
             cors=cors,
             public=public,
             dry_run=dry_run,
+            force=force,
+            delete=delete,
             viewer=viewer,
             progress=None if quiet else lambda done, total: bars("upload", store.name, done, total),
         )

@@ -71,7 +71,7 @@ from typing import Any
 
 from zoomingonline._core import n_bins
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.s3.bucket import apply_bucket_settings, store_url
+from zoomingonline.s3.bucket import bucket_settings, store_url
 from zoomingonline.s3.config import S3Config, effective_config
 from zoomingonline.s3.errors import as_error, describe_error
 from zoomingonline.s3.objects import ObjectClient
@@ -188,6 +188,8 @@ class _StoreUpload:
         *,
         jobs: int,
         dry_run: bool,
+        force: bool = False,
+        delete: bool = False,
         multipart_threshold: int,
         part_size: int,
         progress: UploadProgress | None,
@@ -200,6 +202,8 @@ class _StoreUpload:
         self.key = key
         self.jobs = jobs
         self.dry_run = dry_run
+        self.force = force
+        self.delete = delete
         self.threshold = multipart_threshold
         self.part_size = part_size
         self.progress = progress
@@ -478,11 +482,36 @@ class _StoreUpload:
             # The root marker stays out of the bucket: report its state as it is.
             self._verify(roots, listing)
         else:
-            self._pass(pool, roots, force=self.hidden)
+            self._pass(pool, roots, force=self.hidden or self.force)
             if unchanged and s.uploaded == 0 and not s.failed:
                 self._verify(roots, listing)
             else:
                 self._verify(roots, self._head_listing(roots))
+
+    def _delete_extra(self) -> None:
+        """Delete the objects under the store's own prefix that the local store lacks.
+
+        Only after the upload was verified, and only keys under ``<key>/``: nothing
+        outside the store is ever touched.
+        """
+        s = self.summary
+        own = self.key + "/"
+        doomed = [k for k in s.extra if k.startswith(own)]
+        for k in doomed:
+            self.retry.checkpoint()
+            if not self.dry_run:
+                try:
+                    self.retry.call("delete", self.client.delete, k)
+                except Cancelled:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported, the store is complete
+                    s.warnings.append(describe_error(exc, self.config, f"delete {k}"))
+                    continue
+            s.deleted.append(k)
+        kept = set(s.deleted)
+        s.extra = [k for k in s.extra if k not in kept]
+        if s.deleted and not self.dry_run:
+            log.info("%s: deleted %d objects the local store lacks", self.key, len(s.deleted))
 
     # -- the whole run ---------------------------------------------------------------------
 
@@ -512,17 +541,19 @@ class _StoreUpload:
         try:
             with ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-upload") as pool:
                 # Chunks first, then the metadata, the root marker only once the rest is there.
-                self._pass(pool, data, force=False)
+                self._pass(pool, data, force=self.force)
                 if not s.failed:
-                    self._pass(pool, meta, force=False)
+                    self._pass(pool, meta, force=self.force)
                 if self.dry_run:
                     if not s.failed:
-                        self._pass(pool, roots, force=False)
+                        self._pass(pool, roots, force=self.force)
                 else:
                     self._finish(pool, data, meta, roots)
         finally:
             self._report()
         s.verified = not self.dry_run and not (s.failed or s.missing or s.different)
+        if self.delete and (s.verified or (self.dry_run and not s.failed)):
+            self._delete_extra()
         s.seconds = time.perf_counter() - t0
         log.info(
             "%s: %d uploaded, %d skipped, %d failed, %.2f s",
@@ -596,6 +627,8 @@ def upload_store(
     cors: bool = False,
     public: bool = False,
     dry_run: bool = False,
+    force: bool = False,
+    delete: bool = False,
     viewer: str = DEFAULT_VIEWER,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
@@ -626,7 +659,13 @@ def upload_store(
         Make the objects under the prefix readable by anyone (:func:`make_public`); a
         refusal by the service is a warning in the summary, not an error.
     dry_run : bool
-        Compare with the bucket and count what would be uploaded; change nothing.
+        Compare with the bucket and count what would be uploaded, deleted and which
+        bucket settings would change; change nothing.
+    force : bool
+        Upload every object again, whatever the bucket holds.
+    delete : bool
+        Once the upload is verified, delete the objects under the store's own prefix
+        (``<prefix>/<name>/``) that the local store lacks; nothing outside it.
     viewer : str
         Viewer base URL for :attr:`UploadSummary.viewer_url`.
     multipart_threshold, part_size : int
@@ -653,7 +692,7 @@ def upload_store(
     client = transfer_client(cfg, jobs)
     key = cfg.key(path.name)
     probe(client, cfg, key)
-    warnings = [] if dry_run else apply_bucket_settings(None, cfg, cors, public)
+    settings = bucket_settings(None, cfg, cors, public, dry_run=dry_run)
     summary = sync_store(
         client,
         cfg,
@@ -661,6 +700,8 @@ def upload_store(
         key,
         jobs=jobs,
         dry_run=dry_run,
+        force=force,
+        delete=delete,
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         progress=progress,
@@ -668,7 +709,8 @@ def upload_store(
         cancel=threading.Event(),
         viewer=viewer,
     )
-    summary.warnings[:0] = warnings
+    summary.warnings[:0] = settings.warnings
+    summary.cors, summary.public = settings.cors, settings.public
     return summary
 
 
@@ -680,6 +722,8 @@ def sync_store(
     *,
     jobs: int = DEFAULT_JOBS,
     dry_run: bool = False,
+    force: bool = False,
+    delete: bool = False,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
     progress: UploadProgress | None = None,
@@ -702,7 +746,7 @@ def sync_store(
         The local store.
     key : str
         The store's key prefix in the bucket (no trailing ``/``).
-    jobs, dry_run, multipart_threshold, part_size, progress, viewer
+    jobs, dry_run, force, delete, multipart_threshold, part_size, progress, viewer
         As for :func:`upload_store`.
     root_metadata : mapping, optional
         User metadata for the root marker; an object already there counts as the same only
@@ -721,6 +765,8 @@ def sync_store(
         key,
         jobs=jobs,
         dry_run=dry_run,
+        force=force,
+        delete=delete,
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         progress=progress,
