@@ -558,6 +558,52 @@ def test_dry_run_and_summary_say_the_bucket_settings(
     assert "CORS: already set; public read: already set" in result.output
 
 
+def test_import_takes_the_convert_options(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5")
+    opts = ["--raw-chunk", "700", "--target", "30", "--min-bin", "5", "--factor", "3"]
+    opts += ["--codec", "lz4", "--clevel", "1", "--shuffle", "byte", "--overview-codec", "zlib"]
+    result = invoke(import_command, h5, "-b", bucket, "-o", tmp_path / "out", *opts)
+    assert result.exit_code == 0, result.output
+    # The same conversion on disk, with the library's names for the options.
+    reference = tmp_path / "ref" / "run.zarr"
+    reference.parent.mkdir()
+    convert(
+        h5,
+        reference,
+        raw_chunk=700,
+        target=30,
+        min_bin=5,
+        factor=3,
+        codec="lz4",
+        clevel=1,
+        shuffle="byte",
+        overview_codec="zlib",
+    )
+    local = local_objects(reference)
+    keys = remote_keys(client, bucket)
+    assert {k.removeprefix("run.zarr/") for k in keys} == set(local)
+    raw = json.loads(remote_bytes(client, bucket, "run.zarr/raw/.zarray"))
+    assert raw["chunks"][-1] == 700
+    assert (raw["compressor"]["cname"], raw["compressor"]["clevel"]) == ("lz4", 1)
+    assert raw["compressor"]["shuffle"] == 1
+    level = json.loads(remote_bytes(client, bucket, "run.zarr/overview/0/.zarray"))
+    assert level["compressor"]["cname"] == "zlib"
+    for rel, data in local.items():
+        if rel != ".zattrs":  # the creation time aside
+            assert remote_bytes(client, bucket, f"run.zarr/{rel}") == data, rel
+    # The same options again: the store is in the bucket, made from this file so.
+    again = invoke(import_command, h5, "-b", bucket, "-o", tmp_path / "out", *opts)
+    assert "1 skipped" in again.output, again.output
+    # Other options make another store: converted and uploaded again.
+    other = invoke(import_command, h5, "-b", bucket, "-o", tmp_path / "out", "--raw-chunk", "900")
+    assert other.exit_code == 0, other.output
+    assert "1 uploaded" in other.output, other.output
+    raw = json.loads(remote_bytes(client, bucket, "run.zarr/raw/.zarray"))
+    assert raw["chunks"][-1] == 900
+
+
 # -- retries and verification ----------------------------------------------------------------
 
 

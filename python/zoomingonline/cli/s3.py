@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoomingonline.cli._errors import on_interrupt
+from zoomingonline.cli._options import store_options
 from zoomingonline.s3 import CHECKSUM_MODES, DEFAULT_JOBS
 from zoomingonline.stores import DEFAULT_VIEWER
 
@@ -404,6 +405,7 @@ def _print_import(summary: ImportSummary) -> None:
     help="Import only share I of N (from 0) of the sorted inputs. Default in a Slurm job"
     " array: from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT.",
 )
+@store_options
 @s3_options
 def import_command(
     paths: tuple[Path, ...],
@@ -420,6 +422,7 @@ def import_command(
     dry_run: bool,
     quiet: bool,
     viewer: str,
+    **store: Any,
 ) -> None:
     """Convert HDF5 recordings and upload each store to s3://BUCKET/PREFIX/<name>.zarr/.
 
@@ -430,6 +433,9 @@ def import_command(
     is skipped, so a run started again after an interruption finishes the job without
     redoing it. One bad file does not stop the others; it is listed at the end and the
     exit status is non-zero.
+
+    The store options (--codec, --raw-chunk, --target, ...) are convert's; a store in the
+    bucket made with other options is converted and uploaded again.
 
     Scale out: --dask sends each file as one task to a Dask cluster; in a Slurm job
     array each task imports its own share of the inputs (--shard, read from the array's
@@ -442,6 +448,13 @@ def import_command(
     _quiet_boto_logs()
     shard_of = parse_shard(shard) if shard else shard_from_env()
     config = None if skip_upload else s3.resolve()
+    # Only the options given: a default passed or not makes the same store and record.
+    ctx = click.get_current_context()
+    convert_options = {
+        name: value
+        for name, value in store.items()
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
     with _bars(quiet) as bars:
         summary = import_paths(
             paths,
@@ -454,6 +467,7 @@ def import_command(
             jobs=jobs,
             cors=cors,
             public=public,
+            convert_options=convert_options,
             viewer=viewer,
             progress=bars,
             dask=dask_address,
