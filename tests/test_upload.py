@@ -42,6 +42,7 @@ from s3data import (
 )
 from s3server import FaultProxy, SeaweedS3, free_port
 from zoomingonline.cli import main
+from zoomingonline.cli.convert import convert_command
 from zoomingonline.cli.s3 import import_command, upload_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
@@ -602,6 +603,78 @@ def test_import_takes_the_convert_options(
     assert "1 uploaded" in other.output, other.output
     raw = json.loads(remote_bytes(client, bucket, "run.zarr/raw/.zarray"))
     assert raw["chunks"][-1] == 900
+
+
+# -- convert straight to object storage ----------------------------------------------------
+
+
+def test_convert_to_s3_equals_convert_to_disk(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5", shape=(2, 2, 2, 5000), seed=4)
+    opts = ["--raw-chunk", "600", "--target", "40", "--min-bin", "4"]
+    disk = tmp_path / "disk" / "run.zarr"
+    disk.parent.mkdir()
+    result = invoke(convert_command, h5, disk, *opts)
+    assert result.exit_code == 0, result.output
+    url = f"s3://{bucket}/lab/run.zarr"
+    result = invoke(convert_command, h5, url, *opts)
+    assert result.exit_code == 0, result.output
+    assert f"{s3.endpoint_url}/{bucket}/lab/run.zarr" in result.output
+    local = local_objects(disk)
+    keys = remote_keys(client, bucket)
+    assert {k.removeprefix("lab/run.zarr/") for k in keys} == set(local)
+    for rel, data in local.items():
+        got = remote_bytes(client, bucket, f"lab/run.zarr/{rel}")
+        if rel == ".zattrs":  # the creation time aside
+            a, b = json.loads(got), json.loads(data)
+            a["zoomingonline"].pop("created")
+            b["zoomingonline"].pop("created")
+            assert a == b
+        else:
+            assert got == data, rel
+        head = client.head_object(Bucket=bucket, Key=f"lab/run.zarr/{rel}")
+        kind = "application/json" if rel.rsplit("/", 1)[-1] in METADATA_NAMES else "octet"
+        assert kind in head["ContentType"], (rel, head["ContentType"])
+    # Nothing on the local disk beside the input; the store is complete for upload too.
+    assert not list((tmp_path / "in").glob("*.zarr"))
+    assert upload_store(disk, config=config(s3, bucket, "lab")).ok
+    # A complete store is there now: it is replaced only with --overwrite.
+    again = invoke(convert_command, h5, url, *opts)
+    assert_one_error(again, "exists", "--overwrite")
+    assert invoke(convert_command, h5, url, *opts, "--overwrite").exit_code == 0
+
+
+def test_import_direct_converts_into_the_bucket(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in"
+    write_h5(inputs / "a.h5", seed=1)
+    write_h5(inputs / "b.h5", seed=2)
+    opts = ["--raw-chunk", "500", "--target", "40", "--min-bin", "4"]
+    out = tmp_path / "out"
+    args = [inputs, "-b", bucket, "-p", "d", "-o", out, *opts]
+    result = invoke(import_command, *args, "--direct")
+    assert result.exit_code == 0, result.output
+    assert "files: 2 (2 uploaded)" in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in inputs.iterdir()) == ["a.h5", "b.h5"]
+    keys = remote_keys(client, bucket)
+    for name in ("a", "b"):
+        disk = tmp_path / "disk" / f"{name}.zarr"
+        disk.parent.mkdir(exist_ok=True)
+        convert(inputs / f"{name}.h5", disk, raw_chunk=500, target=40, min_bin=4)
+        local = local_objects(disk)
+        mine = {k.removeprefix(f"d/{name}.zarr/") for k in keys if k.startswith(f"d/{name}.zarr/")}
+        assert mine == set(local)
+        for rel, data in local.items():
+            if rel != ".zattrs":
+                assert remote_bytes(client, bucket, f"d/{name}.zarr/{rel}") == data, rel
+    # Converted from these files with these options: a re-run skips both, direct or not.
+    again = invoke(import_command, *args, "--direct")
+    assert "files: 2 (2 skipped)" in again.output, again.output
+    again = invoke(import_command, *args)
+    assert "files: 2 (2 skipped)" in again.output, again.output
 
 
 # -- retries and verification ----------------------------------------------------------------

@@ -359,7 +359,9 @@ def convert(
     """
     t0 = time.perf_counter()
     src = Path(input)
-    dst = Path(output) if output is not None else default_output(src)
+    # An s3:// address, or an object sink made by the caller (import --direct).
+    remote = (isinstance(output, str) and output.startswith("s3://")) or hasattr(output, "commit")
+    dst: Any = output if remote else Path(output) if output is not None else default_output(src)
     spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
     ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
     with _open_h5(src) as h5:
@@ -409,7 +411,7 @@ def convert(
             writer.write_all(read_into, progress_counter(total, progress))
     summary = ConvertSummary(
         input=src,
-        output=dst,
+        output=getattr(dst, "url", dst),
         dataset=dset_name,
         shape=layout.shape,
         dtype=str(layout.dtype),

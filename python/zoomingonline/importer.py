@@ -257,6 +257,8 @@ class ImportSettings:
         Viewer base URL for the links.
     multipart_threshold, part_size : int
         As for :func:`zoomingonline.s3.upload_store`.
+    direct : bool
+        Convert straight to the bucket, with no local store.
     """
 
     config: S3Config | None = None
@@ -270,6 +272,7 @@ class ImportSettings:
     viewer: str = DEFAULT_VIEWER
     multipart_threshold: int = MULTIPART_THRESHOLD
     part_size: int = PART_SIZE
+    direct: bool = False
 
 
 @functools.lru_cache(maxsize=4)
@@ -424,6 +427,34 @@ class _Importer:
         )
         write_record(store, {"fingerprint": fingerprint, "input": str(result.input.resolve())})
 
+    def _convert_direct(self, result: FileResult, fingerprint: str) -> None:
+        """Convert straight into the bucket: chunks as they are made, the root marker last."""
+        from zoomingonline.convert import convert
+        from zoomingonline.s3.sink import ObjectSink
+
+        assert self.config is not None  # noqa: S101 - checked by the caller
+        name = result.input.name
+
+        def step(done: int, total: int) -> None:
+            if self.progress is not None:
+                self.progress("convert", name, done, total)
+            _checkpoint()
+
+        url = f"s3://{self.config.bucket}/{result.key}"
+        sink = ObjectSink(
+            url,
+            self.config,
+            overwrite=True,
+            in_flight=self.settings.jobs,
+            root_metadata={SOURCE_METADATA: fingerprint},
+        )
+        result.convert = convert(result.input, sink, progress=step, **self.settings.convert_options)
+        result.status = "uploaded"
+        result.detail = (
+            f"converted straight to {url}/ ({sink.sent:,} objects sent,"
+            f" {sink.skipped:,} already there)"
+        )
+
     def _upload_one(self, result: FileResult, fingerprint: str, ours: bool) -> None:
         name = result.input.name
 
@@ -486,6 +517,14 @@ class _Importer:
                 result.status = "skipped"
                 result.detail = "already in the bucket, converted from this file"
                 return None
+        if self.settings.direct and self.config is not None:
+            if self.settings.dry_run:
+                result.status = "planned"
+                target = f"s3://{self.config.bucket}/{result.key}/"
+                result.detail = f"would convert straight to {target}"
+                return None
+            self._convert_direct(result, fingerprint)
+            return None
         reuse, ours = self._local_store(result, fingerprint)
         if self.settings.dry_run:
             result.status = "planned"
@@ -588,6 +627,7 @@ def import_paths(
     progress: ImportProgress | None = None,
     dask: str | None = None,
     shard: tuple[int, int] | None = None,
+    direct: bool = False,
 ) -> ImportSummary:
     """Convert HDF5 recordings and upload each store to ``<prefix>/<name>.zarr/``.
 
@@ -654,6 +694,9 @@ def import_paths(
         ``(index, count)``: import only this share of the inputs, a stable round-robin
         over their sorted list (see :func:`zoomingonline.cluster.shard_inputs`), so that
         ``count`` jobs (a Slurm array) together import each input exactly once.
+    direct : bool
+        Convert each input straight to the bucket (:class:`zoomingonline.s3.sink.ObjectSink`),
+        with no local store; a re-run sends only what is missing.
 
     Returns
     -------
@@ -668,6 +711,8 @@ def import_paths(
     """
     t0 = time.perf_counter()
     check_transfer(jobs, multipart_threshold, part_size)
+    if direct and skip_upload:
+        raise ZoomingOnlineError("--direct converts into the bucket: it cannot skip the upload")
     options = dict(convert_options or {})
     for reserved in RESERVED_OPTIONS:
         if reserved in options:
@@ -690,6 +735,7 @@ def import_paths(
         viewer=viewer,
         multipart_threshold=multipart_threshold,
         part_size=part_size,
+        direct=direct,
     )
     importer = _Importer(settings, progress=progress)
     warnings: list[str] = []
@@ -704,7 +750,7 @@ def import_paths(
         log.info("shard %d/%d: %d of %d inputs", shard[0], shard[1], len(mine), len(inputs))
     if cfg is not None and not dry_run:
         warnings = apply_bucket_settings(None, cfg, cors, public)
-    if output_dir is not None and not dry_run:
+    if output_dir is not None and not dry_run and not direct:
         try:
             Path(output_dir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -385,6 +385,11 @@ def _print_import(summary: ImportSummary) -> None:
     help="Folder for the converted stores. Default: beside each input.",
 )
 @click.option("--skip-upload", is_flag=True, help="Only convert; keep the stores.")
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="Convert straight into the bucket, with no local store (the root .zgroup last).",
+)
 @click.option("--keep-local", is_flag=True, help="Keep each local store after its verified upload.")
 @click.option(
     "--force",
@@ -411,6 +416,7 @@ def import_command(
     paths: tuple[Path, ...],
     output_dir: Path | None,
     skip_upload: bool,
+    direct: bool,
     keep_local: bool,
     force: bool,
     dask_address: str | None,
@@ -472,6 +478,7 @@ def import_command(
             progress=bars,
             dask=dask_address,
             shard=shard_of,
+            direct=direct,
         )
     if not quiet:
         _print_import(summary)
