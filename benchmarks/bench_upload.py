@@ -2,12 +2,12 @@
 
 Run from the repository root::
 
-    uv run python benchmarks/bench_upload.py                  # 948 objects, 3 rounds
+    uv run python benchmarks/bench_upload.py                  # 768 objects, 3 rounds
     uv run python benchmarks/bench_upload.py --rounds 5 --jobs 32
     uv run python benchmarks/bench_upload.py --latency 0      # loopback only
 
 The store is a real one: ``write_demo_hdf5`` (2 channels x 1 trc x 3 segments) converted
-with ``raw_chunk=16384``, about 950 objects with a median of ~20 kB, the shape of a store
+with ``raw_chunk=16384``, 768 objects with a median of ~20 kB, the shape of a store
 with many small chunks. It is written under ``bench-data/upload/`` (git-ignored) and
 reused by later runs. The server is SeaweedFS (``weed mini``) on loopback, started with
 the helper of the tests (``tests/s3server.py``) and stopped at the end.
@@ -237,7 +237,7 @@ def direct(cfg: S3Config, h5: Path, rounds: int) -> None:
         "S3_ENDPOINT_URL": str(cfg.endpoint_url),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
-    opts = ["--raw-chunk", str(RAW_CHUNK)]
+    opts = ["--raw-chunk", str(RAW_CHUNK), "-q"]
     exe = str(BIN / "zoomingonline")
     straight: list[float] = []
     two: list[float] = []
