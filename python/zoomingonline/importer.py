@@ -441,7 +441,7 @@ class _Importer:
             _checkpoint()
 
         url = f"s3://{self.config.bucket}/{result.key}"
-        sink = ObjectSink(
+        sink: Any = ObjectSink(  # convert takes it where it takes an output path
             url,
             self.config,
             overwrite=True,

@@ -93,7 +93,7 @@ class ObjectClient:
 
         self.config = config
         key_id, secret, token = _credentials(config)
-        options: dict[str, Any] = {
+        options: Any = {
             "connect_timeout": _seconds(connect_timeout or config.connect_timeout),
             "read_timeout": _seconds(read_timeout or config.read_timeout),
             "pool_max_idle_per_host": str(2 * jobs + 4),
