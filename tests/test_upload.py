@@ -10,6 +10,7 @@ boto3 and the server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -41,6 +42,7 @@ from s3data import (
 )
 from s3server import FaultProxy, SeaweedS3, free_port
 from zoomingonline.cli import main
+from zoomingonline.cli.convert import convert_command
 from zoomingonline.cli.s3 import import_command, upload_command
 from zoomingonline.convert import convert
 from zoomingonline.errors import ZoomingOnlineError
@@ -456,6 +458,225 @@ def test_dry_run_changes_nothing(
     assert local_objects(store) == before
 
 
+# -- sync semantics: --delete, --force, what a dry run says about the bucket ---------------
+
+
+def test_delete_removes_only_what_the_store_lacks_under_its_own_prefix(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path)
+    assert upload_store(store, config=config(s3, bucket, "lab")).ok
+    inside = ["lab/run.zarr/raw/9.9.9.9", "lab/run.zarr/old/.zarray"]
+    outside = [
+        "lab/run.zarr2/raw/0.0.0.0",  # a sibling whose name starts the same
+        "lab/run.zarrx",
+        "lab/run.zarr",  # a key equal to the store's prefix without the slash
+        "lab/other.zarr/raw/0.0.0.0",
+        "run.zarr/raw/0.0.0.0",  # the same store name outside the prefix
+        "lab/.zgroup",
+    ]
+    for key in inside + outside:
+        client.put_object(Bucket=bucket, Key=key, Body=b"not from the store")
+    # Without --delete the extra objects are reported and left alone.
+    plain = upload_store(store, config=config(s3, bucket, "lab"))
+    assert plain.ok
+    assert sorted(plain.extra) == sorted(inside)
+    assert plain.deleted == []
+    # A dry run says what it would delete and deletes nothing.
+    result = invoke(upload_command, store, "-b", bucket, "-p", "lab", "--delete", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "would delete 2 objects" in result.output
+    assert set(inside + outside) <= set(remote_keys(client, bucket))
+    result = invoke(upload_command, store, "-b", bucket, "-p", "lab", "--delete")
+    assert result.exit_code == 0, result.output
+    assert "deleted 2 objects" in result.output
+    keys = set(remote_keys(client, bucket))
+    assert not keys & set(inside)
+    assert set(outside) <= keys
+    assert {k.removeprefix("lab/run.zarr/") for k in keys if k.startswith("lab/run.zarr/")} == set(
+        local_objects(store)
+    )
+    for key in outside:
+        assert remote_bytes(client, bucket, key) == b"not from the store"
+
+
+def test_delete_waits_for_a_verified_upload(
+    s3: SeaweedS3, client: Any, bucket: str, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path)
+    assert upload_store(store, config=config(s3, bucket)).ok
+    client.put_object(Bucket=bucket, Key="run.zarr/raw/9.9.9.9", Body=b"stale")
+    changed = make_store(tmp_path, seed=3)
+    with FaultProxy(s3.endpoint_url, swallow="raw/0.0.1.2") as proxy:
+        cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
+        summary = upload_store(changed, config=cfg, delete=True)
+    assert not summary.ok
+    assert summary.deleted == []
+    assert "run.zarr/raw/9.9.9.9" in remote_keys(client, bucket)
+    summary = upload_store(changed, config=config(s3, bucket), delete=True)
+    assert summary.ok
+    assert summary.deleted == ["run.zarr/raw/9.9.9.9"]
+    assert "run.zarr/raw/9.9.9.9" not in remote_keys(client, bucket)
+
+
+def test_force_sends_everything_again(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    n = len(local_objects(store))
+    with FaultProxy(s3.endpoint_url) as proxy:
+        cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
+        assert upload_store(store, config=cfg).uploaded == n
+        again = upload_store(store, config=cfg)
+        assert (again.uploaded, again.skipped) == (0, n)
+        before = sum(1 for method, _, _ in proxy.requests if method == "PUT")
+        forced = upload_store(store, config=cfg, force=True)
+        puts = sum(1 for method, _, _ in proxy.requests if method == "PUT") - before
+    assert forced.ok
+    assert (forced.uploaded, forced.skipped) == (n, 0)
+    assert puts == n
+
+
+def test_dry_run_and_summary_say_the_bucket_settings(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    store = make_store(tmp_path)
+    args = (store, "-b", bucket, "-p", "pub", "--cors", "--public")
+    result = invoke(upload_command, *args, "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "CORS: would be set; public read: would be set" in result.output
+    with pytest.raises(ClientError, match="NoSuchCORSConfiguration"):
+        client.get_bucket_cors(Bucket=bucket)
+    with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
+        client.get_bucket_policy(Bucket=bucket)
+    result = invoke(upload_command, store, "-b", bucket, "-p", "pub")
+    assert "CORS: not asked; public read: not asked" in result.output
+    result = invoke(upload_command, *args)
+    assert result.exit_code == 0, result.output
+    assert "CORS: set; public read: set" in result.output
+    assert client.get_bucket_cors(Bucket=bucket)["CORSRules"]
+    result = invoke(upload_command, *args, "--dry-run")
+    assert "CORS: already set; public read: already set" in result.output
+    result = invoke(upload_command, *args)
+    assert "CORS: already set; public read: already set" in result.output
+
+
+def test_import_takes_the_convert_options(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5")
+    opts = ["--raw-chunk", "700", "--target", "30", "--min-bin", "5", "--factor", "3"]
+    opts += ["--codec", "lz4", "--clevel", "1", "--shuffle", "byte", "--overview-codec", "zlib"]
+    result = invoke(import_command, h5, "-b", bucket, "-o", tmp_path / "out", *opts)
+    assert result.exit_code == 0, result.output
+    # The same conversion on disk, with the library's names for the options.
+    reference = tmp_path / "ref" / "run.zarr"
+    reference.parent.mkdir()
+    convert(
+        h5,
+        reference,
+        raw_chunk=700,
+        target=30,
+        min_bin=5,
+        factor=3,
+        codec="lz4",
+        clevel=1,
+        shuffle="byte",
+        overview_codec="zlib",
+    )
+    local = local_objects(reference)
+    keys = remote_keys(client, bucket)
+    assert {k.removeprefix("run.zarr/") for k in keys} == set(local)
+    raw = json.loads(remote_bytes(client, bucket, "run.zarr/raw/.zarray"))
+    assert raw["chunks"][-1] == 700
+    assert (raw["compressor"]["cname"], raw["compressor"]["clevel"]) == ("lz4", 1)
+    assert raw["compressor"]["shuffle"] == 1
+    level = json.loads(remote_bytes(client, bucket, "run.zarr/overview/0/.zarray"))
+    assert level["compressor"]["cname"] == "zlib"
+    for rel, data in local.items():
+        if rel != ".zattrs":  # the creation time aside
+            assert remote_bytes(client, bucket, f"run.zarr/{rel}") == data, rel
+    # The same options again: the store is in the bucket, made from this file so.
+    again = invoke(import_command, h5, "-b", bucket, "-o", tmp_path / "out", *opts)
+    assert "1 skipped" in again.output, again.output
+    # Other options make another store: converted and uploaded again.
+    other = invoke(import_command, h5, "-b", bucket, "-o", tmp_path / "out", "--raw-chunk", "900")
+    assert other.exit_code == 0, other.output
+    assert "1 uploaded" in other.output, other.output
+    raw = json.loads(remote_bytes(client, bucket, "run.zarr/raw/.zarray"))
+    assert raw["chunks"][-1] == 900
+
+
+# -- convert straight to object storage ----------------------------------------------------
+
+
+def test_convert_to_s3_equals_convert_to_disk(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5", shape=(2, 2, 2, 5000), seed=4)
+    opts = ["--raw-chunk", "600", "--target", "40", "--min-bin", "4"]
+    disk = tmp_path / "disk" / "run.zarr"
+    disk.parent.mkdir()
+    result = invoke(convert_command, h5, disk, *opts)
+    assert result.exit_code == 0, result.output
+    url = f"s3://{bucket}/lab/run.zarr"
+    result = invoke(convert_command, h5, url, *opts)
+    assert result.exit_code == 0, result.output
+    assert f"{s3.endpoint_url}/{bucket}/lab/run.zarr" in result.output
+    local = local_objects(disk)
+    keys = remote_keys(client, bucket)
+    assert {k.removeprefix("lab/run.zarr/") for k in keys} == set(local)
+    for rel, data in local.items():
+        got = remote_bytes(client, bucket, f"lab/run.zarr/{rel}")
+        if rel == ".zattrs":  # the creation time aside
+            a, b = json.loads(got), json.loads(data)
+            a["zoomingonline"].pop("created")
+            b["zoomingonline"].pop("created")
+            assert a == b
+        else:
+            assert got == data, rel
+        head = client.head_object(Bucket=bucket, Key=f"lab/run.zarr/{rel}")
+        kind = "application/json" if rel.rsplit("/", 1)[-1] in METADATA_NAMES else "octet"
+        assert kind in head["ContentType"], (rel, head["ContentType"])
+    # Nothing on the local disk beside the input; the store is complete for upload too.
+    assert not list((tmp_path / "in").glob("*.zarr"))
+    assert upload_store(disk, config=config(s3, bucket, "lab")).ok
+    # A complete store is there now: it is replaced only with --overwrite.
+    again = invoke(convert_command, h5, url, *opts)
+    assert_one_error(again, "exists", "--overwrite")
+    assert invoke(convert_command, h5, url, *opts, "--overwrite").exit_code == 0
+
+
+def test_import_direct_converts_into_the_bucket(
+    s3: SeaweedS3, client: Any, bucket: str, env: Any, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in"
+    write_h5(inputs / "a.h5", seed=1)
+    write_h5(inputs / "b.h5", seed=2)
+    opts = ["--raw-chunk", "500", "--target", "40", "--min-bin", "4"]
+    out = tmp_path / "out"
+    args = [inputs, "-b", bucket, "-p", "d", "-o", out, *opts]
+    result = invoke(import_command, *args, "--direct")
+    assert result.exit_code == 0, result.output
+    assert "files: 2 (2 uploaded)" in result.output
+    assert not out.exists()
+    assert sorted(p.name for p in inputs.iterdir()) == ["a.h5", "b.h5"]
+    keys = remote_keys(client, bucket)
+    for name in ("a", "b"):
+        disk = tmp_path / "disk" / f"{name}.zarr"
+        disk.parent.mkdir(exist_ok=True)
+        convert(inputs / f"{name}.h5", disk, raw_chunk=500, target=40, min_bin=4)
+        local = local_objects(disk)
+        mine = {k.removeprefix(f"d/{name}.zarr/") for k in keys if k.startswith(f"d/{name}.zarr/")}
+        assert mine == set(local)
+        for rel, data in local.items():
+            if rel != ".zattrs":
+                assert remote_bytes(client, bucket, f"d/{name}.zarr/{rel}") == data, rel
+    # Converted from these files with these options: a re-run skips both, direct or not.
+    again = invoke(import_command, *args, "--direct")
+    assert "files: 2 (2 skipped)" in again.output, again.output
+    again = invoke(import_command, *args)
+    assert "files: 2 (2 skipped)" in again.output, again.output
+
+
 # -- retries and verification ----------------------------------------------------------------
 
 
@@ -473,26 +694,30 @@ def test_throttling_is_retried_with_backoff(s3: SeaweedS3, bucket: str, tmp_path
 
 def test_checksums_only_when_required(s3: SeaweedS3, bucket: str, tmp_path: Path) -> None:
     store = make_store(tmp_path)
+    local = local_objects(store)
     with FaultProxy(s3.endpoint_url, delay=0.02) as proxy:
         cfg = config(s3, bucket, endpoint_url=proxy.endpoint_url)
         summary = upload_store(store, config=cfg, jobs=4)
         assert summary.ok
-        puts = [h for method, _, h in proxy.requests if method == "PUT"]
+        puts = [(path, h) for method, path, h in proxy.requests if method == "PUT"]
         assert len(puts) == summary.objects
-        # Content-MD5, which every S3-compatible service checks; none of boto3's new
-        # default CRC32 checksums, which some of them reject.
-        assert all("content-md5" in h for h in puts)
-        assert not any(k.startswith("x-amz-checksum-") for h in puts for k in h)
-        assert not any("x-amz-sdk-checksum-algorithm" in h for h in puts)
+        # Every body is signed (its SHA-256 in the signature, which the service checks);
+        # none of the new default CRC32 checksums, which some services reject.
+        for path, h in puts:
+            rel = path.split("?")[0].split("/run.zarr/", 1)[1]
+            assert h["x-amz-content-sha256"] == hashlib.sha256(local[rel]).hexdigest()
+        assert not any(k.startswith("x-amz-checksum-") for _, h in puts for k in h)
+        assert not any("x-amz-sdk-checksum-algorithm" in h for _, h in puts)
         # Small objects go up in parallel.
         assert proxy.max_inflight >= 2
         n = len(proxy.requests)
-        boto_default = config(
+        with_checksums = config(
             s3, bucket, "crc", endpoint_url=proxy.endpoint_url, checksums="when_supported"
         )
-        assert upload_store(store, config=boto_default, jobs=4).ok
-        puts = [h for method, _, h in proxy.requests[n:] if method == "PUT"]
-        assert all("x-amz-checksum-crc32" in h for h in puts)
+        assert upload_store(store, config=with_checksums, jobs=4).ok
+        puts = [(path, h) for method, path, h in proxy.requests[n:] if method == "PUT"]
+        assert puts
+        assert all("x-amz-checksum-sha256" in h for _, h in puts)
 
 
 def test_verification_catches_lost_writes(
@@ -501,15 +726,22 @@ def test_verification_catches_lost_writes(
     store = make_store(tmp_path)
     with FaultProxy(s3.endpoint_url, swallow="raw/0.0.1.3") as proxy:
         result = invoke(upload_command, store, "-b", bucket, "--endpoint-url", proxy.endpoint_url)
-        assert proxy.swallowed == 1
-    assert_one_error(result, "incomplete", "missing", "raw/0.0.1.3")
+        # The answer's ETag is not the local MD5: caught at once, and tried once more.
+        assert proxy.swallowed == 2
+    line = assert_one_error(result, "incomplete", "missing", "raw/0.0.1.3")
+    assert "1 objects failed" in line
+    assert "the service answered ETag 00000000000000000000000000000000" in line
     keys = remote_keys(client, bucket)
-    assert "run.zarr/raw/.zarray" in keys
+    local = local_objects(store)
+    chunks = {k for k in local if k.rsplit("/", 1)[-1] not in METADATA_NAMES}
+    # Every other chunk arrived; no metadata went up after a chunk failed.
+    assert {k.removeprefix("run.zarr/") for k in keys} == chunks - {"raw/0.0.1.3"}
     assert "run.zarr/.zgroup" not in keys  # the store stays closed to viewers
     # Run again without the fault: it completes, sending only what is missing.
     summary = upload_store(store, config=config(s3, bucket))
     assert summary.ok
-    assert summary.uploaded == 2  # the lost chunk and the root .zgroup
+    assert summary.uploaded == len(local) - len(chunks) + 1  # the lost chunk and metadata
+    assert remote_bytes(client, bucket, "run.zarr/raw/0.0.1.3") == local["raw/0.0.1.3"]
 
 
 def test_a_changed_store_is_hidden_until_complete(
@@ -524,11 +756,15 @@ def test_a_changed_store_is_hidden_until_complete(
         summary = upload_store(store, config=config(s3, bucket, endpoint_url=proxy.endpoint_url))
     assert not summary.ok
     assert summary.missing == ["run.zarr/.zgroup"]  # removed before the change began
-    assert summary.different == ["run.zarr/raw/0.0.1.2"]
+    # The lost chunk; and no metadata went up after it failed, so a document that
+    # changed (the creation time in .zattrs, when a second has passed) is the old one.
+    assert summary.different[0] == "run.zarr/raw/0.0.1.2"
+    stale = summary.different[1:]
+    assert all(k.rsplit("/", 1)[-1] in METADATA_NAMES for k in stale), stale
     assert "run.zarr/.zgroup" not in remote_keys(client, bucket)
     summary = upload_store(store, config=config(s3, bucket))
     assert summary.ok
-    assert summary.uploaded == 2
+    assert summary.uploaded == 2 + len(stale)
     assert (
         remote_bytes(client, bucket, "run.zarr/raw/0.0.1.2")
         == (store / "raw" / "0.0.1.2").read_bytes()

@@ -228,6 +228,8 @@ def test_stopped_import_resumes_sending_nothing_twice(
     out = tmp_path / "out"
     with FaultProxy(s3.endpoint_url, delay=0.05) as proxy:
         args = [str(inputs), "-b", bucket, "-o", str(out), "--endpoint-url", proxy.endpoint_url]
+        # Small chunks: each store has many more objects than the PUTs before the signal.
+        args += ["--raw-chunk", "100", "--target", "40", "--min-bin", "4"]
         child = start(["import", *args, "-j", "2"], tmp_path)
         wait_for(proxy, child, puts=15)
         child.send_signal(signal.SIGTERM)
@@ -242,3 +244,45 @@ def test_stopped_import_resumes_sending_nothing_twice(
     assert max(sent.values()) == 1, [k for k, n in sent.items() if n > 1]
     assert {k.split("/")[0] for k in remote_keys(client, bucket)} == {"r0.zarr", "r1.zarr"}
     assert list(out.iterdir()) == []  # both uploads verified: the local stores are gone
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopped_convert_to_s3_resumes_sending_nothing_twice(
+    s3: SeaweedS3,
+    client: Any,
+    bucket: str,
+    env: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    signum: int,
+) -> None:
+    h5 = write_h5(tmp_path / "in" / "run.h5", shape=(2, 1, 2, 6000))
+    opts = ["--raw-chunk", "100", "--target", "40", "--min-bin", "4"]
+    url = f"s3://{bucket}/direct/run.zarr"
+    with FaultProxy(s3.endpoint_url, delay=0.05) as proxy:
+        monkeypatch.setenv("S3_ENDPOINT_URL", proxy.endpoint_url)
+        child = start(["convert", str(h5), url, *opts], tmp_path)
+        wait_for(proxy, child, puts=15)
+        child.send_signal(signum)
+        assert_stopped(child, signum)
+        before = remote_keys(client, bucket)
+        assert before, "nothing arrived before the signal"
+        # A half-written store is never visible as a store.
+        assert "direct/run.zarr/.zgroup" not in before
+        result = CliRunner().invoke(main, ["convert", str(h5), url, *opts])
+        assert result.exit_code == 0, result.output
+        sent = puts_per_key(proxy)
+    assert max(sent.values()) == 1, [k for k, n in sent.items() if n > 1]
+    after = remote_keys(client, bucket)
+    assert "direct/run.zarr/.zgroup" in after
+    # Everything that arrived before the stop is still the object sent then.
+    assert all(after[k]["ETag"] == v["ETag"] for k, v in before.items())
+    # The result is the store a conversion to disk makes.
+    disk = tmp_path / "disk" / "run.zarr"
+    disk.parent.mkdir()
+    assert CliRunner().invoke(main, ["convert", str(h5), str(disk), *opts]).exit_code == 0
+    local = local_objects(disk)
+    assert {k.removeprefix("direct/run.zarr/") for k in after} == set(local)
+    for rel, data in local.items():
+        if rel != ".zattrs":
+            assert remote_bytes(client, bucket, f"direct/run.zarr/{rel}") == data, rel

@@ -16,3 +16,7 @@ RAW_CODEC = ("zstd", 3, "bit")
 OVERVIEW_CODEC = ("lz4", 5, "bit")
 #: Samples per raw chunk: 2 MiB of int16, what the viewer downloads per zoom step.
 RAW_CHUNK = 1 << 20
+#: The pyramid's plan: most bins in overview/0, the factor between levels, the finest bin.
+DEFAULT_TARGET = 4000
+DEFAULT_FACTOR = 4
+DEFAULT_MIN_BIN = 64

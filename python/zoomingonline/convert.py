@@ -522,7 +522,9 @@ def convert(
     """
     t0 = time.perf_counter()
     src = Path(input)
-    dst = Path(output) if output is not None else default_output(src)
+    # An s3:// address, or an object sink made by the caller (import --direct).
+    remote = (isinstance(output, str) and output.startswith("s3://")) or hasattr(output, "commit")
+    dst: Any = output if remote else Path(output) if output is not None else default_output(src)
     spec = CodecSpec(cname=codec, clevel=clevel, shuffle=shuffle)
     ov_spec = CodecSpec(cname=overview_codec, clevel=overview_clevel, shuffle=shuffle)
     bounds = _check_quantize(quantize, quantize_range)
@@ -585,7 +587,7 @@ def _check_quantize(
 class _Writer:
     """What every input shares: the output, codecs, plan and progress."""
 
-    dst: Path
+    dst: Any  # a Path, an s3:// address or an object sink
     codecs: tuple[CodecSpec, CodecSpec]
     overwrite: bool
     jobs: int
@@ -648,7 +650,7 @@ def _convert_trc(
         bytes_out = write(layout, attrs, {}, reader, src.name, (src, *run.paths()))
     return ConvertSummary(
         input=src,
-        output=write.dst,
+        output=getattr(write.dst, "url", write.dst),
         dataset="WAVE_ARRAY_1",
         shape=layout.shape,
         dtype=str(layout.dtype),
@@ -720,7 +722,7 @@ def _convert_hdf5(
         bytes_out = write(layout, attrs, raw_attrs, read_into, src.name, (src,))
     return ConvertSummary(
         input=src,
-        output=write.dst,
+        output=getattr(write.dst, "url", write.dst),
         dataset=dset_name,
         shape=layout.shape,
         dtype=str(layout.dtype),

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 from zoomingonline import cluster, import_record, interrupts
 from zoomingonline.errors import ZoomingOnlineError
 from zoomingonline.import_record import made_for, read_record, record_path, write_record
-from zoomingonline.s3.bucket import apply_bucket_settings, check_bucket, store_url
+from zoomingonline.s3.bucket import apply_bucket_settings, store_url
 from zoomingonline.s3.config import S3Config, effective_config
-from zoomingonline.s3.errors import describe_error, is_not_found
+from zoomingonline.s3.errors import describe_error
 from zoomingonline.s3.retry import POLL, Retrier
 from zoomingonline.s3.sync import (
     DEFAULT_JOBS,
@@ -41,6 +41,7 @@ from zoomingonline.s3.sync import (
     Cancelled,
     UploadSummary,
     check_transfer,
+    probe,
     sync_store,
     transfer_client,
 )
@@ -259,6 +260,8 @@ class ImportSettings:
         Viewer base URL for the links.
     multipart_threshold, part_size : int
         As for :func:`zoomingonline.s3.upload_store`.
+    direct : bool
+        Convert straight to the bucket, with no local store.
     """
 
     config: S3Config | None = None
@@ -272,6 +275,7 @@ class ImportSettings:
     viewer: str = DEFAULT_VIEWER
     multipart_threshold: int = MULTIPART_THRESHOLD
     part_size: int = PART_SIZE
+    direct: bool = False
 
 
 @functools.lru_cache(maxsize=4)
@@ -352,17 +356,14 @@ class _Importer:
             return None
         for name in ROOT_MARKERS:
             try:
-                head = Retrier(config, self.cancel).call(
-                    "check",
-                    self.client.head_object,
-                    Bucket=config.bucket,
-                    Key=f"{result.key}/{name}",
+                meta = Retrier(config, self.cancel).call(
+                    "check", self.client.metadata, f"{result.key}/{name}"
                 )
             except Exception as exc:  # noqa: BLE001
-                if not is_not_found(exc):
-                    log.warning("%s", describe_error(exc, config, f"check {result.key}"))
+                log.warning("%s", describe_error(exc, config, f"check {result.key}"))
                 continue
-            meta = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
+            if meta is None:
+                continue
             return meta.get(SOURCE_METADATA)
         return None
 
@@ -429,6 +430,34 @@ class _Importer:
         )
         write_record(store, {"fingerprint": fingerprint, "input": str(result.input.resolve())})
 
+    def _convert_direct(self, result: FileResult, fingerprint: str) -> None:
+        """Convert straight into the bucket: chunks as they are made, the root marker last."""
+        from zoomingonline.convert import convert
+        from zoomingonline.s3.sink import ObjectSink
+
+        assert self.config is not None  # noqa: S101 - checked by the caller
+        name = result.input.name
+
+        def step(done: int, total: int) -> None:
+            if self.progress is not None:
+                self.progress("convert", name, done, total)
+            _checkpoint()
+
+        url = f"s3://{self.config.bucket}/{result.key}"
+        sink: Any = ObjectSink(  # convert takes it where it takes an output path
+            url,
+            self.config,
+            overwrite=True,
+            in_flight=self.settings.jobs,
+            root_metadata={SOURCE_METADATA: fingerprint},
+        )
+        result.convert = convert(result.input, sink, progress=step, **self.settings.convert_options)
+        result.status = "uploaded"
+        result.detail = (
+            f"converted straight to {url}/ ({sink.sent:,} objects sent,"
+            f" {sink.skipped:,} already there)"
+        )
+
     def _upload_one(self, result: FileResult, fingerprint: str, ours: bool) -> None:
         name = result.input.name
 
@@ -491,6 +520,14 @@ class _Importer:
                 result.status = "skipped"
                 result.detail = "already in the bucket, converted from this file"
                 return None
+        if self.settings.direct and self.config is not None:
+            if self.settings.dry_run:
+                result.status = "planned"
+                target = f"s3://{self.config.bucket}/{result.key}/"
+                result.detail = f"would convert straight to {target}"
+                return None
+            self._convert_direct(result, fingerprint)
+            return None
         reuse, ours = self._local_store(result, fingerprint)
         if self.settings.dry_run:
             result.status = "planned"
@@ -593,6 +630,7 @@ def import_paths(
     progress: ImportProgress | None = None,
     dask: str | None = None,
     shard: tuple[int, int] | None = None,
+    direct: bool = False,
 ) -> ImportSummary:
     """Convert HDF5 recordings and upload each store to ``<prefix>/<name>.zarr/``.
 
@@ -659,6 +697,9 @@ def import_paths(
         ``(index, count)``: import only this share of the inputs, a stable round-robin
         over their sorted list (see :func:`zoomingonline.cluster.shard_inputs`), so that
         ``count`` jobs (a Slurm array) together import each input exactly once.
+    direct : bool
+        Convert each input straight to the bucket (:class:`zoomingonline.s3.sink.ObjectSink`),
+        with no local store; a re-run sends only what is missing.
 
     Returns
     -------
@@ -673,6 +714,8 @@ def import_paths(
     """
     t0 = time.perf_counter()
     check_transfer(jobs, multipart_threshold, part_size)
+    if direct and skip_upload:
+        raise ZoomingOnlineError("--direct converts into the bucket: it cannot skip the upload")
     options = dict(convert_options or {})
     for reserved in RESERVED_OPTIONS:
         if reserved in options:
@@ -695,12 +738,13 @@ def import_paths(
         viewer=viewer,
         multipart_threshold=multipart_threshold,
         part_size=part_size,
+        direct=direct,
     )
     importer = _Importer(settings, progress=progress)
     warnings: list[str] = []
     if cfg is not None:
-        check_bucket(cfg)
         importer.client = transfer_client(cfg, jobs)
+        probe(importer.client, cfg, cfg.prefix)
     # Planned over every input (two that clash fail every shard alike), then sharded.
     results = importer.plan(inputs)
     if shard is not None:
@@ -708,8 +752,8 @@ def import_paths(
         results = [r for r in results if r.input in mine]
         log.info("shard %d/%d: %d of %d inputs", shard[0], shard[1], len(mine), len(inputs))
     if cfg is not None and not dry_run:
-        warnings = apply_bucket_settings(importer.client, cfg, cors, public)
-    if output_dir is not None and not dry_run:
+        warnings = apply_bucket_settings(None, cfg, cors, public)
+    if output_dir is not None and not dry_run and not direct:
         try:
             Path(output_dir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:

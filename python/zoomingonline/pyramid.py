@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from zoomingonline import _core
 from zoomingonline._core import minmax_pyramid_into, n_bins
+from zoomingonline._defaults import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
 
 __all__ = [
     "MAX_OVERSHOOT",
@@ -30,10 +31,6 @@ __all__ = [
 SUPPORTED_DTYPES: tuple[np.dtype[np.generic], ...] = tuple(
     np.dtype(name) for name in _core.SUPPORTED_DTYPES
 )
-
-DEFAULT_TARGET = 4000
-DEFAULT_FACTOR = 4
-DEFAULT_MIN_BIN = 64
 
 #: Largest size anywhere in a store: Zarr shapes and chunks and numpy sizes are int64.
 MAX_SIZE = 2**63 - 1

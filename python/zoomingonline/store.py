@@ -389,8 +389,20 @@ class StoreWriter:
         inputs: tuple[str | os.PathLike[str], ...] = (),
     ) -> None:
         check_attrs(layout, attrs)
-        self._output = AtomicOutput(path, "store", overwrite=overwrite, inputs=inputs)
-        self.path = self._output.target
+        #: Where the chunks go: a temporary folder (local target) or an object store.
+        self._sink: Any = None
+        self._output: AtomicOutput | None = None
+        if hasattr(path, "commit") and hasattr(path, "write"):  # a sink made by the caller
+            self._sink = path
+            self.path: Any = path.url  # type: ignore[union-attr]
+        elif isinstance(path, str) and path.startswith("s3://"):
+            from zoomingonline.s3.sink import ObjectSink
+
+            self._sink = ObjectSink(path, overwrite=overwrite)
+            self.path = path
+        else:
+            self._output = AtomicOutput(path, "store", overwrite=overwrite, inputs=inputs)
+            self.path = self._output.target
         self.layout = layout
         self.codec = codec or CodecSpec()
         self.overview_codec = overview_codec or OVERVIEW_CODEC
@@ -429,8 +441,19 @@ class StoreWriter:
             raise
 
     def open(self) -> None:
-        """Create the temporary store with every array and attribute."""
-        tmp = self._output.begin()
+        """Create the temporary store with every array and attribute.
+
+        For an ``s3://`` target the temporary folder holds only the metadata documents,
+        which go up after the chunks (the root ``.zgroup`` last) at :meth:`commit`.
+        """
+        if self._sink is not None:
+            import tempfile
+
+            self._sink.open()
+            tmp = Path(tempfile.mkdtemp(prefix="zoomingonline-meta-"))
+        else:
+            assert self._output is not None  # noqa: S101 - local target
+            tmp = self._output.begin()
         self._tmp = tmp
         try:
             self._create_arrays(tmp)
@@ -487,13 +510,30 @@ class StoreWriter:
         if self._tmp is None:
             raise RuntimeError("the store was not opened")
         self._shutdown(wait=True)
-        self._output.publish()
+        if self._sink is not None:
+            import shutil
+
+            try:
+                self._sink.commit(self._tmp)
+            finally:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+        else:
+            assert self._output is not None  # noqa: S101 - local target
+            self._output.publish()
         self._tmp = None
 
     def abort(self) -> None:
         """Stop the compressors and remove the temporary store."""
         self._shutdown(wait=True, cancel=True)
-        self._output.discard()
+        if self._sink is not None:
+            import shutil
+
+            self._sink.abort()
+            if self._tmp is not None:
+                shutil.rmtree(self._tmp, ignore_errors=True)
+        else:
+            assert self._output is not None  # noqa: S101 - local target
+            self._output.discard()
         self._tmp = None
 
     def _shutdown(self, *, wait: bool, cancel: bool = False) -> None:
@@ -514,7 +554,15 @@ class StoreWriter:
         prefix = "raw" if array == 0 else f"overview/{array - 1}"
         key = f"{prefix}/{self._keys[array].encode_chunk_key(coords)}"
         compressor = self._compressors[min(array, 1)]
+        if self._sink is not None:
+            return self._pool.submit(self._encode_send, compressor, key, data)
         return self._pool.submit(self._encode_write, compressor, self._tmp / key, data)
+
+    def _encode_send(self, compressor: Any, key: str, data: npt.NDArray[Any]) -> None:
+        """Compress one chunk and hand it to the object store (waits while it is busy)."""
+        encoded = bytes(compressor.encode(data))
+        self._sink.write(key, encoded)
+        self._stats.add(len(encoded))
 
     def _encode_write(self, compressor: Any, path: Path, data: npt.NDArray[Any]) -> None:
         # numcodecs compresses with the GIL released and one thread per call when it is

@@ -7,8 +7,16 @@ from typing import Any, TypeVar
 
 import click
 
-from zoomingonline._defaults import CNAMES, OVERVIEW_CODEC, RAW_CHUNK, RAW_CODEC, SHUFFLES
-from zoomingonline.pyramid import DEFAULT_FACTOR, DEFAULT_MIN_BIN, DEFAULT_TARGET
+from zoomingonline._defaults import (
+    CNAMES,
+    DEFAULT_FACTOR,
+    DEFAULT_MIN_BIN,
+    DEFAULT_TARGET,
+    OVERVIEW_CODEC,
+    RAW_CHUNK,
+    RAW_CODEC,
+    SHUFFLES,
+)
 from zoomingonline.stores import DEFAULT_VIEWER
 
 __all__ = [

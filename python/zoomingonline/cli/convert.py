@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from zoomingonline.cli._errors import on_interrupt
 from zoomingonline.cli._options import (
     jobs_option,
     overwrite_option,
@@ -74,7 +75,7 @@ def _peek_dtype(path: Path, dataset: str | None, pattern: str | None) -> Any:
 
 @click.command("convert")
 @click.argument("input", type=click.Path(path_type=Path))
-@click.argument("output", required=False, type=click.Path(path_type=Path))
+@click.argument("output", required=False)
 @click.option(
     "--dataset",
     help="HDF5 dataset with the samples (default: 'samples', else the only 4-D numeric one).",
@@ -109,7 +110,7 @@ def _peek_dtype(path: Path, dataset: str | None, pattern: str | None) -> Any:
 @viewer_option
 def convert_command(
     input: Path,
-    output: Path | None,
+    output: str | None,
     quiet: bool,
     viewer: str,
     dataset: str | None,
@@ -126,8 +127,17 @@ def convert_command(
     ZoomingOnline viewer. Segments are streamed, so memory stays bounded whatever their
     length. The store is written under a temporary name and appears only when complete;
     --overwrite replaces only a store that zoomingonline wrote, never other files.
+
+    OUTPUT may be s3://BUCKET/PREFIX/NAME.zarr: the store is written straight to object
+    storage (endpoint and credentials as for upload), the root .zgroup last; run again
+    after an interruption, it sends only what is missing.
     """
     from zoomingonline.convert import convert, viewer_warning
+
+    remote = output is not None and output.startswith("s3://")
+    target: Any = output if remote or output is None else Path(output)
+    if remote:
+        on_interrupt("run the same command again to resume")
 
     dtype = _peek_dtype(input, dataset, pattern)
     if dtype is not None and quantize is None:
@@ -138,15 +148,36 @@ def convert_command(
     with progress_bar(itemsize, "convert", quiet) as progress:
         summary = convert(
             input,
-            output,
+            target,
             dataset=dataset,
             pattern=pattern,
             quantize=quantize,
             progress=progress,
             **options,
         )
-    if not quiet:
+    if quiet:
+        return
+    if remote:
+        _print_remote_summary(summary, viewer)
+    else:
         print_store_summary(summary, viewer)
+
+
+def _print_remote_summary(summary: Any, viewer: str) -> None:
+    """What a conversion straight to object storage wrote, and its links."""
+    from zoomingonline.s3 import resolve_config, store_url
+    from zoomingonline.s3.sink import parse_s3_url
+    from zoomingonline.stores import viewer_url
+
+    bucket, key = parse_s3_url(str(summary.output))
+    url = store_url(resolve_config(bucket), key)
+    click.echo(
+        f"{summary.input} [{summary.dataset}] -> {summary.output}\n"
+        f"  shape {summary.shape} {summary.dtype}, {len(summary.levels)} overview levels\n"
+        f"  {summary.bytes_in / 1e6:,.1f} MB in, {summary.bytes_out / 1e6:,.1f} MB out,"
+        f" {summary.seconds:.2f} s\n"
+        f"  URL:    {url}\n  Viewer: {viewer_url(url, viewer)}"
+    )
 
 
 @click.command("demo")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from zoomingonline.cli._errors import on_interrupt
+from zoomingonline.cli._options import store_options
 from zoomingonline.s3 import CHECKSUM_MODES, DEFAULT_JOBS
 from zoomingonline.stores import DEFAULT_VIEWER
 
@@ -256,11 +257,18 @@ def _print_upload(summary: UploadSummary) -> None:
     for label, keys in (("missing", s.missing), ("different", s.different)):
         for key in keys[:10]:
             click.echo(f"  {label} in the bucket: {key}")
+    if s.deleted:
+        verb = "would delete" if s.dry_run else "deleted"
+        click.echo(
+            f"  {verb} {len(s.deleted):,} objects under {where} that the local store lacks"
+            f" (first: {s.deleted[0]})"
+        )
     if s.extra:
         click.echo(
             f"  note: {len(s.extra):,} objects under {where} are not in the local store"
-            " (left alone)"
+            " (left alone; --delete removes them)"
         )
+    click.echo(f"  CORS: {s.cors}; public read: {s.public}")
     for warning in s.warnings:
         click.echo(f"  warning: {warning}")
     click.echo(f"  URL:    {s.url}\n  Viewer: {s.viewer_url}")
@@ -268,9 +276,18 @@ def _print_upload(summary: UploadSummary) -> None:
 
 @click.command("upload")
 @click.argument("store", type=click.Path(path_type=Path))
+@click.option(
+    "--delete",
+    is_flag=True,
+    help="Once the upload is verified, delete the objects under the store's own prefix"
+    " that the local store lacks (never anything outside it).",
+)
+@click.option("--force", is_flag=True, help="Upload every object again, whatever the bucket holds.")
 @s3_options
 def upload_command(
     store: Path,
+    delete: bool,
+    force: bool,
     s3: S3Options,
     jobs: int,
     cors: bool,
@@ -285,7 +302,8 @@ def upload_command(
     interrupted upload completes when run again. Chunks go first, in parallel, the
     metadata (.zarray, .zattrs, .zgroup) last; at the end the bucket is listed and
     compared with the store, and the exit status is non-zero if anything is missing or
-    different.
+    different. --delete then removes what the store no longer has, as sync tools do;
+    --dry-run also says which bucket settings (--cors, --public) would change.
 
     Credentials come from the environment or a .env file: AWS_ACCESS_KEY_ID and
     AWS_SECRET_ACCESS_KEY (never from the command line, where other users could read them).
@@ -303,8 +321,10 @@ def upload_command(
             cors=cors,
             public=public,
             dry_run=dry_run,
+            force=force,
+            delete=delete,
             viewer=viewer,
-            progress=lambda done, total: bars("upload", store.name, done, total),
+            progress=None if quiet else lambda done, total: bars("upload", store.name, done, total),
         )
     if not quiet:
         _print_upload(summary)
@@ -365,6 +385,11 @@ def _print_import(summary: ImportSummary) -> None:
     help="Folder for the converted stores. Default: beside each input.",
 )
 @click.option("--skip-upload", is_flag=True, help="Only convert; keep the stores.")
+@click.option(
+    "--direct",
+    is_flag=True,
+    help="Convert straight into the bucket, with no local store (the root .zgroup last).",
+)
 @click.option("--keep-local", is_flag=True, help="Keep each local store after its verified upload.")
 @click.option(
     "--force",
@@ -385,11 +410,13 @@ def _print_import(summary: ImportSummary) -> None:
     help="Import only share I of N (from 0) of the sorted inputs. Default in a Slurm job"
     " array: from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and SLURM_ARRAY_TASK_COUNT.",
 )
+@store_options
 @s3_options
 def import_command(
     paths: tuple[Path, ...],
     output_dir: Path | None,
     skip_upload: bool,
+    direct: bool,
     keep_local: bool,
     force: bool,
     dask_address: str | None,
@@ -401,6 +428,7 @@ def import_command(
     dry_run: bool,
     quiet: bool,
     viewer: str,
+    **store: Any,
 ) -> None:
     """Convert HDF5 recordings and upload each store to s3://BUCKET/PREFIX/<name>.zarr/.
 
@@ -411,6 +439,9 @@ def import_command(
     is skipped, so a run started again after an interruption finishes the job without
     redoing it. One bad file does not stop the others; it is listed at the end and the
     exit status is non-zero.
+
+    The store options (--codec, --raw-chunk, --target, ...) are convert's; a store in the
+    bucket made with other options is converted and uploaded again.
 
     Scale out: --dask sends each file as one task to a Dask cluster; in a Slurm job
     array each task imports its own share of the inputs (--shard, read from the array's
@@ -423,6 +454,13 @@ def import_command(
     _quiet_boto_logs()
     shard_of = parse_shard(shard) if shard else shard_from_env()
     config = None if skip_upload else s3.resolve()
+    # Only the options given: a default passed or not makes the same store and record.
+    ctx = click.get_current_context()
+    convert_options = {
+        name: value
+        for name, value in store.items()
+        if ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT
+    }
     with _bars(quiet) as bars:
         summary = import_paths(
             paths,
@@ -435,10 +473,12 @@ def import_command(
             jobs=jobs,
             cors=cors,
             public=public,
+            convert_options=convert_options,
             viewer=viewer,
             progress=bars,
             dask=dask_address,
             shard=shard_of,
+            direct=direct,
         )
     if not quiet:
         _print_import(summary)

@@ -32,7 +32,7 @@ from typing import TypeVar
 
 from zoomingonline import interrupts
 from zoomingonline.s3.config import S3Config
-from zoomingonline.s3.errors import describe_error, is_transient
+from zoomingonline.s3.errors import answered, describe_error, is_transient
 
 __all__ = ["BASE_DELAY", "MAX_DELAY", "POLL", "Cancelled", "Retrier"]
 
@@ -122,7 +122,7 @@ class Retrier:
                 result = fn(*args, **kwargs)
             except Exception as exc:
                 if not is_transient(exc):
-                    if getattr(exc, "response", None) is not None:
+                    if answered(exc):
                         self._answered()  # the service did answer, only not as hoped
                     raise
                 kind = describe_error(exc, self.config, action)

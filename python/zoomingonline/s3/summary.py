@@ -31,7 +31,13 @@ class UploadSummary:
     missing, different : list of str
         Keys that the final listing lacks or holds with another size or checksum.
     extra : list of str
-        Keys in the bucket under the store that the local store does not have (left alone).
+        Keys in the bucket under the store that the local store does not have (left
+        alone, unless the upload was asked to delete them).
+    deleted : list of str
+        Those of them deleted after the upload was verified (in a dry run: that would be).
+    cors, public : str
+        What became of the bucket's CORS rule and public read: ``"set"``, ``"already
+        set"``, ``"would be set"`` (dry run), ``"not asked"`` or ``"not set: <why>"``.
     verified : bool
         The final listing matched the local store.
     dry_run : bool
@@ -57,6 +63,9 @@ class UploadSummary:
     missing: list[str] = field(default_factory=list)
     different: list[str] = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    cors: str = "not asked"
+    public: str = "not asked"
     verified: bool = False
     dry_run: bool = False
     warnings: list[str] = field(default_factory=list)

@@ -2,13 +2,15 @@
 
 :func:`upload_store` copies one local store to ``s3://<bucket>/<prefix>/<name>.zarr/``,
 with AWS S3 and with S3-compatible services (MinIO, SeaweedFS, Ceph, Garage, Cloudflare
-R2, ...) through boto3.
+R2, ...). The objects travel through obstore (:mod:`zoomingonline.s3.objects`, requests
+signed and sent in Rust); boto3 is imported only to change the bucket's settings.
 
 How an upload runs
 ------------------
 1. The bucket is listed once under the store's prefix (one request per 1,000 objects).
-2. The chunks are uploaded by a pool of threads, many small objects in parallel; objects
-   above ``multipart_threshold`` go in parts, also in parallel. An object that is already
+2. The chunks are uploaded by a pool of threads, many small objects in parallel (at most
+   ``jobs`` objects in flight, so memory stays bounded); objects above
+   ``multipart_threshold`` go in parts, also in parallel. An object that is already
    in the bucket with the same size and checksum (see below) is skipped, so a run that was
    interrupted at any point completes when started again, without re-uploading anything
    that arrived.
@@ -46,14 +48,15 @@ and no request per object. Where the ETag is not an MD5 (AWS with SSE-KMS or SSE
 encryption, or an object uploaded in parts of another size), the MD5 that every upload
 also stores as the user metadata ``zoomingonline-md5`` is read with one HEAD request. An
 object is skipped only when its size is the same and one of the two matches; in every
-other case it is uploaded again. Each request carries ``Content-MD5``, which every
-S3-compatible service checks, so a corrupted upload is refused by the server.
+other case it is uploaded again. Every request is signed with the SHA-256 of its body,
+which the service checks, and the ETag that answers each upload must be the local one (or
+the object must carry the local MD5): an object the service stored differently, or lost,
+is a failure of that object at once, not only at the final verification.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -68,9 +71,11 @@ from typing import Any
 
 from zoomingonline._core import n_bins
 from zoomingonline.errors import ZoomingOnlineError
-from zoomingonline.s3.bucket import apply_bucket_settings, check_bucket, store_url
-from zoomingonline.s3.config import S3Config, content_md5, effective_config
-from zoomingonline.s3.errors import as_error, describe_error, is_not_found
+from zoomingonline.s3.bucket import bucket_settings, store_url
+from zoomingonline.s3.config import S3Config, effective_config
+from zoomingonline.s3.errors import as_error, describe_error
+from zoomingonline.s3.objects import ObjectClient
+from zoomingonline.s3.objects import Remote as _Remote
 from zoomingonline.s3.retry import POLL, Cancelled, Retrier
 from zoomingonline.s3.summary import UploadSummary
 from zoomingonline.stores import DEFAULT_VIEWER, METADATA_NAMES, ROOT_MARKERS, is_store, viewer_url
@@ -84,6 +89,7 @@ __all__ = [
     "Cancelled",
     "UploadSummary",
     "check_transfer",
+    "probe",
     "sync_store",
     "transfer_client",
     "upload_store",
@@ -124,10 +130,8 @@ class _Local:
         return "application/octet-stream"
 
 
-@dataclass(frozen=True)
-class _Remote:
-    size: int
-    etag: str
+class _Mismatch(Exception):  # noqa: N818 - reported as one object's failure
+    """The service's answer to an upload does not match the local object."""
 
 
 @dataclass(frozen=True)
@@ -137,17 +141,28 @@ class _Digest:
 
 
 def _scan_store(store: Path, key: str) -> list[_Local]:
-    """The files of ``store`` as objects under ``key``, each marked data, meta or root."""
+    """The files of ``store`` as objects under ``key``, each marked data, meta or root.
+
+    Symlinks are not followed nor uploaded. One ``scandir`` per folder: the sizes come with
+    the entries.
+    """
     objects = []
-    for path in sorted(store.rglob("*")):
-        if not path.is_file() or path.is_symlink():
-            continue
-        rel = path.relative_to(store).as_posix()
-        if path.name in METADATA_NAMES:
-            kind = "root" if rel in ROOT_MARKERS else "meta"
-        else:
-            kind = "data"
-        objects.append(_Local(path, f"{key}/{rel}", path.stat().st_size, kind))
+    folders = [("", os.fspath(store))]
+    while folders:
+        rel_dir, folder = folders.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                rel = f"{rel_dir}{entry.name}"
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((rel + "/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    if entry.name in METADATA_NAMES:
+                        kind = "root" if rel in ROOT_MARKERS else "meta"
+                    else:
+                        kind = "data"
+                    size = entry.stat(follow_symlinks=False).st_size
+                    objects.append(_Local(Path(entry.path), f"{key}/{rel}", size, kind))
+    objects.sort(key=lambda o: o.key.split("/"))
     return objects
 
 
@@ -173,6 +188,8 @@ class _StoreUpload:
         *,
         jobs: int,
         dry_run: bool,
+        force: bool = False,
+        delete: bool = False,
         multipart_threshold: int,
         part_size: int,
         progress: UploadProgress | None,
@@ -185,6 +202,8 @@ class _StoreUpload:
         self.key = key
         self.jobs = jobs
         self.dry_run = dry_run
+        self.force = force
+        self.delete = delete
         self.threshold = multipart_threshold
         self.part_size = part_size
         self.progress = progress
@@ -209,26 +228,16 @@ class _StoreUpload:
             viewer_url="",
             dry_run=dry_run,
         )
-        self._parts: ThreadPoolExecutor | None = None
 
     # -- listing and comparison ----------------------------------------------------------
 
     def _list(self) -> dict[str, _Remote]:
-        def listing() -> dict[str, _Remote]:
-            out: dict[str, _Remote] = {}
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.config.bucket, Prefix=self.key + "/"
-            )
-            for page in pages:
-                self.retry.checkpoint()
-                for item in page.get("Contents", []):
-                    out[item["Key"]] = _Remote(
-                        int(item["Size"]), str(item.get("ETag", "")).strip('"').lower()
-                    )
-            return out
-
         try:
-            return self.retry.call("list bucket", listing)
+            return self.retry.call(
+                "list bucket", self.client.list, self.key + "/", self.retry.checkpoint
+            )
+        except (Cancelled, ZoomingOnlineError):
+            raise
         except Exception as exc:  # noqa: BLE001
             raise as_error(exc, self.config, "list bucket") from None
 
@@ -258,15 +267,7 @@ class _StoreUpload:
         return digest, data
 
     def _head(self, key: str, action: str = "upload") -> dict[str, str] | None:
-        try:
-            head = self.retry.call(
-                action, self.client.head_object, Bucket=self.config.bucket, Key=key
-            )
-        except Exception as exc:
-            if is_not_found(exc):
-                return None
-            raise
-        return {k.lower(): v for k, v in head.get("Metadata", {}).items()}
+        return self.retry.call(action, self.client.metadata, key)
 
     def _matches(self, obj: _Local, digest: _Digest, remote: _Remote | None) -> bool:
         if remote is None or remote.size != obj.size:
@@ -305,9 +306,7 @@ class _StoreUpload:
             for name in ROOT_MARKERS:
                 key = f"{self.key}/{name}"
                 if key in self.remote:
-                    self.retry.call(
-                        "upload", self.client.delete_object, Bucket=self.config.bucket, Key=key
-                    )
+                    self.retry.call("upload", self.client.delete, key)
                     log.info("hid %s until the update is complete", key)
             self.hidden = True
 
@@ -331,7 +330,7 @@ class _StoreUpload:
                 if data is not None:
                     self._put(obj, data, digest, metadata)
                 else:
-                    self._put_parts(obj, metadata)
+                    self._put_parts(obj, digest, metadata)
         except Cancelled:
             raise
         except OSError as exc:
@@ -345,79 +344,46 @@ class _StoreUpload:
         with self.lock:
             self.summary.uploaded += 1
             self.summary.uploaded_bytes += obj.size
-        if data is not None or self.dry_run:
-            self._advance(obj, obj.size)
+        self._advance(obj, obj.size)
 
     def _fail(self, obj: _Local, why: str, kind: str) -> None:
         with self.lock:
             self.summary.failed[obj.key] = why
             self.kinds[obj.key] = kind
 
-    def _put(self, obj: _Local, data: bytes, digest: _Digest, metadata: dict[str, str]) -> None:
-        self.retry.call(
-            "upload",
-            self.client.put_object,
-            Bucket=self.config.bucket,
-            Key=obj.key,
-            Body=data,
-            ContentMD5=base64.b64encode(bytes.fromhex(digest.md5)).decode("ascii"),
-            ContentType=obj.content_type,
-            Metadata=metadata,
-        )
-
-    def _put_parts(self, obj: _Local, metadata: dict[str, str]) -> None:
-        assert self._parts is not None  # noqa: S101 - created by run()
-        step = self._part_size_for(obj.size)
-        bucket = self.config.bucket
-        upload_id = self.retry.call(
-            "upload",
-            self.client.create_multipart_upload,
-            Bucket=bucket,
-            Key=obj.key,
-            ContentType=obj.content_type,
-            Metadata=metadata,
-        )["UploadId"]
-        futures: list[Future[dict[str, Any]]] = []
-        try:
-            for number, offset in enumerate(range(0, obj.size, step), 1):
-                futures.append(
-                    self._parts.submit(self._put_part, obj, upload_id, number, offset, step)
-                )
-            parts = [f.result() for f in futures]
-            self.retry.call(
-                "upload",
-                self.client.complete_multipart_upload,
-                Bucket=bucket,
-                Key=obj.key,
-                UploadId=upload_id,
-                MultipartUpload={"Parts": parts},
+    def _check_etag(self, obj: _Local, etag: str, digest: _Digest) -> None:
+        """The service's answer to a PUT must be the local ETag (or carry the local MD5)."""
+        if etag == digest.etag:
+            return
+        meta = self._head(obj.key, "check")
+        if meta is None or meta.get(MD5_METADATA) != digest.md5:
+            raise _Mismatch(
+                f"the service answered ETag {etag or 'none'}, not the local {digest.etag}"
             )
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            with contextlib.suppress(Exception):
-                self.client.abort_multipart_upload(Bucket=bucket, Key=obj.key, UploadId=upload_id)
-            raise
 
-    def _put_part(
-        self, obj: _Local, upload_id: str, number: int, offset: int, size: int
-    ) -> dict[str, Any]:
-        self.retry.checkpoint()
-        with obj.path.open("rb") as f:
-            f.seek(offset)
-            data = f.read(size)
-        answer = self.retry.call(
+    def _put(self, obj: _Local, data: bytes, digest: _Digest, metadata: dict[str, str]) -> None:
+        etag = self.retry.call(
             "upload",
-            self.client.upload_part,
-            Bucket=self.config.bucket,
-            Key=obj.key,
-            UploadId=upload_id,
-            PartNumber=number,
-            Body=data,
-            ContentMD5=content_md5(data),
+            self.client.put,
+            obj.key,
+            data,
+            content_type=obj.content_type,
+            metadata=metadata,
         )
-        self._advance(obj, len(data))
-        return {"ETag": answer["ETag"], "PartNumber": number}
+        self._check_etag(obj, etag, digest)
+
+    def _put_parts(self, obj: _Local, digest: _Digest, metadata: dict[str, str]) -> None:
+        etag = self.retry.call(
+            "upload",
+            self.client.put,
+            obj.key,
+            obj.path,
+            content_type=obj.content_type,
+            metadata=metadata,
+            part_size=self._part_size_for(obj.size),
+            concurrency=max(1, min(self.jobs, 8)),
+        )
+        self._check_etag(obj, etag, digest)
 
     def _run_all(self, pool: ThreadPoolExecutor, objects: Sequence[_Local], force: bool) -> None:
         """Sync ``objects`` on the pool; the waiting thread keeps honouring cancel and signals."""
@@ -484,16 +450,11 @@ class _StoreUpload:
         out: dict[str, _Remote] = {}
         for obj in objects:
             try:
-                head = self.retry.call(
-                    "check", self.client.head_object, Bucket=self.config.bucket, Key=obj.key
-                )
+                head = self.retry.call("check", self.client.head, obj.key)
             except Exception as exc:  # noqa: BLE001
-                if is_not_found(exc):
-                    continue
                 raise as_error(exc, self.config, f"check {obj.key}") from None
-            out[obj.key] = _Remote(
-                int(head["ContentLength"]), str(head.get("ETag", "")).strip('"').lower()
-            )
+            if head is not None:
+                out[obj.key] = head
         return out
 
     def _finish(
@@ -503,10 +464,15 @@ class _StoreUpload:
         meta: Sequence[_Local],
         roots: Sequence[_Local],
     ) -> None:
-        """Verify against a new listing; the root marker goes up only if all is there."""
+        """Verify against a new listing; the root marker goes up only if all is there.
+
+        When nothing was sent (every object matched the first listing), that listing is
+        the verification: a run with nothing to do costs one listing.
+        """
         s = self.summary
+        unchanged = s.uploaded == 0 and not s.failed and not self.hidden
         try:
-            listing = self._list()
+            listing = self.remote if unchanged else self._list()
         except ZoomingOnlineError:
             if not s.failed:
                 raise
@@ -516,8 +482,36 @@ class _StoreUpload:
             # The root marker stays out of the bucket: report its state as it is.
             self._verify(roots, listing)
         else:
-            self._pass(pool, roots, force=self.hidden)
-            self._verify(roots, self._head_listing(roots))
+            self._pass(pool, roots, force=self.hidden or self.force)
+            if unchanged and s.uploaded == 0 and not s.failed:
+                self._verify(roots, listing)
+            else:
+                self._verify(roots, self._head_listing(roots))
+
+    def _delete_extra(self) -> None:
+        """Delete the objects under the store's own prefix that the local store lacks.
+
+        Only after the upload was verified, and only keys under ``<key>/``: nothing
+        outside the store is ever touched.
+        """
+        s = self.summary
+        own = self.key + "/"
+        doomed = [k for k in s.extra if k.startswith(own)]
+        for k in doomed:
+            self.retry.checkpoint()
+            if not self.dry_run:
+                try:
+                    self.retry.call("delete", self.client.delete, k)
+                except Cancelled:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - reported, the store is complete
+                    s.warnings.append(describe_error(exc, self.config, f"delete {k}"))
+                    continue
+            s.deleted.append(k)
+        kept = set(s.deleted)
+        s.extra = [k for k in s.extra if k not in kept]
+        if s.deleted and not self.dry_run:
+            log.info("%s: deleted %d objects the local store lacks", self.key, len(s.deleted))
 
     # -- the whole run ---------------------------------------------------------------------
 
@@ -545,23 +539,21 @@ class _StoreUpload:
         if self.progress is not None:
             self.progress(0, self.total)
         try:
-            with (
-                ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-upload") as pool,
-                ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-part") as parts,
-            ):
-                self._parts = parts
+            with ThreadPoolExecutor(self.jobs, thread_name_prefix="zoomingonline-upload") as pool:
                 # Chunks first, then the metadata, the root marker only once the rest is there.
-                self._pass(pool, data, force=False)
+                self._pass(pool, data, force=self.force)
                 if not s.failed:
-                    self._pass(pool, meta, force=False)
+                    self._pass(pool, meta, force=self.force)
                 if self.dry_run:
                     if not s.failed:
-                        self._pass(pool, roots, force=False)
+                        self._pass(pool, roots, force=self.force)
                 else:
                     self._finish(pool, data, meta, roots)
         finally:
             self._report()
         s.verified = not self.dry_run and not (s.failed or s.missing or s.different)
+        if self.delete and (s.verified or (self.dry_run and not s.failed)):
+            self._delete_extra()
         s.seconds = time.perf_counter() - t0
         log.info(
             "%s: %d uploaded, %d skipped, %d failed, %.2f s",
@@ -574,12 +566,36 @@ class _StoreUpload:
         return s
 
 
-def transfer_client(config: S3Config, jobs: int) -> Any:
-    """A client for transfers with ``jobs`` threads: enough connections, no botocore retries.
+def transfer_client(config: S3Config, jobs: int) -> ObjectClient:
+    """The client of the objects for ``jobs`` threads: enough connections, no own retries.
 
     The transfers retry by themselves (:class:`~zoomingonline.s3.retry.Retrier`).
+
+    Raises
+    ------
+    ZoomingOnlineError
+        If there are no credentials.
     """
-    return config.client(max_pool_connections=2 * jobs + 4, max_attempts=1)
+    return ObjectClient(config, jobs)
+
+
+def probe(client: ObjectClient, config: S3Config, key: str) -> None:
+    """Fail fast, with one clear line, if the bucket cannot be listed under ``key``.
+
+    One listing request of one level, tried twice with short timeouts: it tells an
+    endpoint that does not answer, rejected credentials, a missing bucket and missing
+    permissions apart before anything is sent.
+
+    Raises
+    ------
+    ZoomingOnlineError
+        With the reason.
+    """
+    quick = dataclasses.replace(config, max_attempts=2)
+    try:
+        Retrier(quick).call("list bucket", client.first, f"{key}/" if key else "")
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
+        raise as_error(exc, config, "list bucket") from None
 
 
 def check_transfer(jobs: int, multipart_threshold: int, part_size: int) -> None:
@@ -611,6 +627,8 @@ def upload_store(
     cors: bool = False,
     public: bool = False,
     dry_run: bool = False,
+    force: bool = False,
+    delete: bool = False,
     viewer: str = DEFAULT_VIEWER,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
@@ -641,7 +659,13 @@ def upload_store(
         Make the objects under the prefix readable by anyone (:func:`make_public`); a
         refusal by the service is a warning in the summary, not an error.
     dry_run : bool
-        Compare with the bucket and count what would be uploaded; change nothing.
+        Compare with the bucket and count what would be uploaded, deleted and which
+        bucket settings would change; change nothing.
+    force : bool
+        Upload every object again, whatever the bucket holds.
+    delete : bool
+        Once the upload is verified, delete the objects under the store's own prefix
+        (``<prefix>/<name>/``) that the local store lacks; nothing outside it.
     viewer : str
         Viewer base URL for :attr:`UploadSummary.viewer_url`.
     multipart_threshold, part_size : int
@@ -665,16 +689,19 @@ def upload_store(
     _check_store(path)
     check_transfer(jobs, multipart_threshold, part_size)
     cfg = effective_config(config, bucket, prefix, endpoint_url, env_file)
-    check_bucket(cfg)
     client = transfer_client(cfg, jobs)
-    warnings = [] if dry_run else apply_bucket_settings(client, cfg, cors, public)
+    key = cfg.key(path.name)
+    probe(client, cfg, key)
+    settings = bucket_settings(None, cfg, cors, public, dry_run=dry_run)
     summary = sync_store(
         client,
         cfg,
         path,
-        cfg.key(path.name),
+        key,
         jobs=jobs,
         dry_run=dry_run,
+        force=force,
+        delete=delete,
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         progress=progress,
@@ -682,18 +709,21 @@ def upload_store(
         cancel=threading.Event(),
         viewer=viewer,
     )
-    summary.warnings[:0] = warnings
+    summary.warnings[:0] = settings.warnings
+    summary.cors, summary.public = settings.cors, settings.public
     return summary
 
 
 def sync_store(
-    client: Any,
+    client: ObjectClient,
     config: S3Config,
     store: Path,
     key: str,
     *,
     jobs: int = DEFAULT_JOBS,
     dry_run: bool = False,
+    force: bool = False,
+    delete: bool = False,
     multipart_threshold: int = MULTIPART_THRESHOLD,
     part_size: int = PART_SIZE,
     progress: UploadProgress | None = None,
@@ -708,15 +738,15 @@ def sync_store(
 
     Parameters
     ----------
-    client : botocore client
-        Made by :meth:`S3Config.client`, with a pool of at least ``2 * jobs`` connections.
+    client : ObjectClient
+        Made by :func:`transfer_client`.
     config : S3Config
         Where to.
     store : Path
         The local store.
     key : str
         The store's key prefix in the bucket (no trailing ``/``).
-    jobs, dry_run, multipart_threshold, part_size, progress, viewer
+    jobs, dry_run, force, delete, multipart_threshold, part_size, progress, viewer
         As for :func:`upload_store`.
     root_metadata : mapping, optional
         User metadata for the root marker; an object already there counts as the same only
@@ -735,6 +765,8 @@ def sync_store(
         key,
         jobs=jobs,
         dry_run=dry_run,
+        force=force,
+        delete=delete,
         multipart_threshold=multipart_threshold,
         part_size=part_size,
         progress=progress,
