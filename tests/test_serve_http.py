@@ -494,7 +494,8 @@ def model_range(spec: str, size: int) -> Plan:
         selected = range(size)[a : _value(last) + 1 if last else None]
     elif last:
         n = _value(last)
-        selected = range(size)[size - n :] if n else range(0)
+        # A suffix longer than the file selects all of it (a negative start would wrap).
+        selected = range(size)[max(size - n, 0) :] if n else range(0)
     else:
         return whole
     if not selected:
@@ -532,6 +533,7 @@ _RANGE_SPEC = st.builds(
 @example("bytes=-0", 0)
 @example("bytes=0-0", 1)
 @example("bytes=1-", 1)
+@example("bytes=-3", 2)
 def test_plan_range_is_rfc_slicing(spec: str, size: int) -> None:
     plan = http.plan_range(spec, size)
     assert plan == model_range(spec, size)
