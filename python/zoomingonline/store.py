@@ -343,6 +343,53 @@ class _Stats:
             self.chunks += 1
 
 
+class FolderSink:
+    """A store written as a local folder: built under a temporary name, then renamed.
+
+    The local one of the writer's two sinks (the other is
+    :class:`zoomingonline.s3.sink.ObjectSink`); both take the same calls: :meth:`open`
+    gives the folder where the writer puts the metadata documents, :meth:`write` takes a
+    chunk, :meth:`commit` publishes the store, :meth:`abort` drops it. The output rules
+    (what may be replaced, owner records) are :class:`~zoomingonline.outputs.AtomicOutput`'s.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool,
+        inputs: tuple[str | os.PathLike[str], ...] = (),
+    ) -> None:
+        self._output = AtomicOutput(path, "store", overwrite=overwrite, inputs=inputs)
+        self.url: Path = self._output.target
+        self._tmp: Path | None = None
+
+    def open(self) -> Path:
+        """Claim the temporary store folder (the writer creates it with the metadata)."""
+        self._tmp = self._output.begin()
+        return self._tmp
+
+    def write(self, key: str, data: bytes) -> None:
+        """Write the chunk ``key`` (a path inside the store)."""
+        if self._tmp is None:
+            raise RuntimeError("the sink is not open")
+        try:
+            with (self._tmp / key).open("wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise ZoomingOnlineError(f"cannot write {self.url}: {exc.strerror or exc}") from None
+
+    def commit(self) -> None:
+        """Rename the finished store into place."""
+        self._output.publish()
+        self._tmp = None
+
+    def abort(self) -> None:
+        """Remove the temporary store; the target stays as it was."""
+        self._output.discard()
+        self._tmp = None
+
+
 class StoreWriter:
     """Build a store under a temporary name beside ``path``; publish it with :meth:`commit`.
 
@@ -389,20 +436,17 @@ class StoreWriter:
         inputs: tuple[str | os.PathLike[str], ...] = (),
     ) -> None:
         check_attrs(layout, attrs)
-        #: Where the chunks go: a temporary folder (local target) or an object store.
-        self._sink: Any = None
-        self._output: AtomicOutput | None = None
+        #: Where the store goes (see :class:`FolderSink`): a local folder, an object store.
+        self._sink: Any
         if hasattr(path, "commit") and hasattr(path, "write"):  # a sink made by the caller
             self._sink = path
-            self.path: Any = path.url  # type: ignore[union-attr]
         elif isinstance(path, str) and path.startswith("s3://"):
             from zoomingonline.s3.sink import ObjectSink
 
             self._sink = ObjectSink(path, overwrite=overwrite)
-            self.path = path
         else:
-            self._output = AtomicOutput(path, "store", overwrite=overwrite, inputs=inputs)
-            self.path = self._output.target
+            self._sink = FolderSink(path, overwrite=overwrite, inputs=inputs)
+        self.path: Any = self._sink.url
         self.layout = layout
         self.codec = codec or CodecSpec()
         self.overview_codec = overview_codec or OVERVIEW_CODEC
@@ -441,19 +485,8 @@ class StoreWriter:
             raise
 
     def open(self) -> None:
-        """Create the temporary store with every array and attribute.
-
-        For an ``s3://`` target the temporary folder holds only the metadata documents,
-        which go up after the chunks (the root ``.zgroup`` last) at :meth:`commit`.
-        """
-        if self._sink is not None:
-            import tempfile
-
-            self._sink.open()
-            tmp = Path(tempfile.mkdtemp(prefix="zoomingonline-meta-"))
-        else:
-            assert self._output is not None  # noqa: S101 - local target
-            tmp = self._output.begin()
+        """Open the sink and write every array's and the group's metadata documents."""
+        tmp = self._sink.open()
         self._tmp = tmp
         try:
             self._create_arrays(tmp)
@@ -510,30 +543,13 @@ class StoreWriter:
         if self._tmp is None:
             raise RuntimeError("the store was not opened")
         self._shutdown(wait=True)
-        if self._sink is not None:
-            import shutil
-
-            try:
-                self._sink.commit(self._tmp)
-            finally:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-        else:
-            assert self._output is not None  # noqa: S101 - local target
-            self._output.publish()
+        self._sink.commit()
         self._tmp = None
 
     def abort(self) -> None:
-        """Stop the compressors and remove the temporary store."""
+        """Stop the compressors and drop what the sink holds; the target stays as it was."""
         self._shutdown(wait=True, cancel=True)
-        if self._sink is not None:
-            import shutil
-
-            self._sink.abort()
-            if self._tmp is not None:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-        else:
-            assert self._output is not None  # noqa: S101 - local target
-            self._output.discard()
+        self._sink.abort()
         self._tmp = None
 
     def _shutdown(self, *, wait: bool, cancel: bool = False) -> None:
@@ -554,25 +570,13 @@ class StoreWriter:
         prefix = "raw" if array == 0 else f"overview/{array - 1}"
         key = f"{prefix}/{self._keys[array].encode_chunk_key(coords)}"
         compressor = self._compressors[min(array, 1)]
-        if self._sink is not None:
-            return self._pool.submit(self._encode_send, compressor, key, data)
-        return self._pool.submit(self._encode_write, compressor, self._tmp / key, data)
+        return self._pool.submit(self._encode_write, compressor, key, data)
 
-    def _encode_send(self, compressor: Any, key: str, data: npt.NDArray[Any]) -> None:
-        """Compress one chunk and hand it to the object store (waits while it is busy)."""
-        encoded = bytes(compressor.encode(data))
-        self._sink.write(key, encoded)
-        self._stats.add(len(encoded))
-
-    def _encode_write(self, compressor: Any, path: Path, data: npt.NDArray[Any]) -> None:
+    def _encode_write(self, compressor: Any, key: str, data: npt.NDArray[Any]) -> None:
         # numcodecs compresses with the GIL released and one thread per call when it is
         # called from a worker thread: the pool size is the number of busy cores.
-        encoded = compressor.encode(data)
-        try:
-            with path.open("wb") as f:
-                f.write(encoded)
-        except OSError as exc:
-            raise ZoomingOnlineError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        encoded = bytes(compressor.encode(data))
+        self._sink.write(key, encoded)
         self._stats.add(len(encoded))
 
     # -- segments --------------------------------------------------------------------------

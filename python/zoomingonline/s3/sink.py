@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -119,14 +121,18 @@ class ObjectSink:
         self._lock = threading.Lock()
         self._cancel = threading.Event()
         self._retry: object = None
+        self._metadata: Path | None = None
 
     def __repr__(self) -> str:
         return f"ObjectSink({self.url!r})"
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    def open(self) -> None:
+    def open(self) -> Path:
         """List what is there, refuse a complete store unless ``overwrite``, hide it if so.
+
+        Returns the local folder where the writer puts the store's metadata documents: they
+        go up after every chunk, at :meth:`commit`.
 
         Raises
         ------
@@ -156,6 +162,8 @@ class ObjectSink:
             del self.remote[root]
             log.info("hid %s until the new store is complete", root)
         self._pool = ThreadPoolExecutor(self.in_flight, thread_name_prefix="zoomingonline-put")
+        self._metadata = Path(tempfile.mkdtemp(prefix="zoomingonline-meta-"))
+        return self._metadata
 
     def _call(self, action: str, fn: object, *args: object, **kwargs: object) -> object:
         from zoomingonline.s3.errors import as_error
@@ -235,16 +243,17 @@ class ObjectSink:
             for f in pending:
                 f.result()
 
-    def commit(self, metadata: Path) -> None:
+    def commit(self) -> None:
         """Wait for every chunk, put the metadata documents, the root ``.zgroup`` last.
-
-        ``metadata`` is the local folder of the store's documents (no chunks).
 
         Raises
         ------
         ZoomingOnlineError
             If any object could not be put (the store stays invisible: no root marker).
         """
+        metadata = self._metadata
+        if metadata is None:
+            raise RuntimeError("the sink is not open")
         try:
             self._drain()
             docs = sorted(p for p in metadata.rglob("*") if p.is_file())
@@ -267,3 +276,6 @@ class ObjectSink:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=cancel)
             self._pool = None
+        if self._metadata is not None:
+            shutil.rmtree(self._metadata, ignore_errors=True)
+            self._metadata = None
