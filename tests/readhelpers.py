@@ -9,22 +9,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from reference import reference_level
+from reference import DTYPE_NAMES, reference_level
 from zoomingonline.store import StoreLayout, StoreWriter, read_into_fn
 
 #: Every dtype of the format.
-DTYPES = (
-    "int8",
-    "uint8",
-    "int16",
-    "uint16",
-    "int32",
-    "uint32",
-    "int64",
-    "uint64",
-    "float32",
-    "float64",
-)
+DTYPES = DTYPE_NAMES
 HORIZ = 2e-9
 
 

@@ -13,6 +13,21 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+#: Every sample type of the store format, spelled out here rather than taken from the
+#: package, so that a dtype dropped from the package is noticed.
+DTYPE_NAMES = (
+    "int8",
+    "uint8",
+    "int16",
+    "uint16",
+    "int32",
+    "uint32",
+    "int64",
+    "uint64",
+    "float32",
+    "float64",
+)
+
 
 def _identities(dtype: np.dtype[np.generic]) -> tuple[np.generic, np.generic]:
     """Padding values that cannot change the result: (for the minimum, for the maximum)."""

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reference import reference_level, reference_pyramid
+from reference import DTYPE_NAMES, reference_level, reference_pyramid
 from zoomingonline.pyramid import (
     SUPPORTED_DTYPES,
     minmax_pyramid,
@@ -26,23 +26,7 @@ from zoomingonline.pyramid import (
     plan_pyramid,
 )
 
-# Spelled out here rather than taken from the package, so that a dtype dropped from the
-# package is noticed.
-DTYPES = tuple(
-    np.dtype(name)
-    for name in (
-        "int8",
-        "uint8",
-        "int16",
-        "uint16",
-        "int32",
-        "uint32",
-        "int64",
-        "uint64",
-        "float32",
-        "float64",
-    )
-)
+DTYPES = tuple(np.dtype(name) for name in DTYPE_NAMES)
 FLOAT_DTYPES = tuple(d for d in DTYPES if d.kind == "f")
 
 # Arrays of a few thousand samples: no deadline, and generating them is allowed to be slowish.
