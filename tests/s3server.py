@@ -642,7 +642,17 @@ class OutageProxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
-                self._conns.update((conn, upstream))
+                # An outage may have begun while the upstream connection was being made:
+                # then this connection must not outlive it.
+                down = self._mode is not None
+                if down:
+                    self.resets += 1
+                else:
+                    self._conns.update((conn, upstream))
+            if down:
+                _reset(conn)
+                upstream.close()
+                continue
             for src, dst, up in ((conn, upstream, True), (upstream, conn, False)):
                 threading.Thread(target=self._pipe, args=(src, dst, up), daemon=True).start()
 
